@@ -1,0 +1,1 @@
+"""Data files shipped with the package (installed as ``symbiosis._data``)."""

@@ -1,0 +1,135 @@
+"""Command-line interface ``symbiosis`` (typer + rich). Vietnamese by default, ``--lang en``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from symbiosis import services
+from symbiosis.catalogue import load_catalogue
+from symbiosis.i18n import t
+from symbiosis.settings import get_settings
+from symbiosis.store import open_store
+from symbiosis.validation import ValidatedTables
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Cộng sinh công nghiệp — industrial-symbiosis engine for Vietnamese parks.")
+console = Console()
+err_console = Console(stderr=True)
+
+
+class _State:
+    lang: str = "vi"
+    db: str | None = None
+
+
+state = _State()
+
+
+@app.callback()
+def main(
+    lang: Annotated[str, typer.Option("--lang", help="vi | en")] = get_settings().lang,
+    db: Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: $SYMBIOSIS_DB_URL or a SQLite file)")] = None,
+) -> None:
+    state.lang = "en" if lang.lower().startswith("en") else "vi"
+    state.db = db
+
+
+def _print_issues(result: ValidatedTables) -> None:
+    if not result.issues:
+        return
+    table = Table(show_lines=False)
+    for key in ("col.severity", "col.location", "col.value", "col.message"):
+        table.add_column(t(key, state.lang), overflow="fold")
+    for issue in result.issues:
+        style = "red" if issue.severity == "error" else "yellow"
+        table.add_row(f"[{style}]{t('sev.' + issue.severity, state.lang)}[/]", issue.location(state.lang),
+                      issue.value, issue.message.render(state.lang))
+    err_console.print(table)
+
+
+def _summary(result: ValidatedTables) -> str:
+    n = {c: len(result.tables.get(c, ())) for c in ("parks", "firms", "streams", "parameters")}
+    return t("report.ok", state.lang, **n)
+
+
+@app.command()
+def init() -> None:
+    """Create or migrate the database (Alembic)."""
+    store = open_store(state.db)
+    console.print(t("cli.init_done", state.lang, url=store.url))
+
+
+@app.command()
+def validate(path: Path) -> None:
+    """Check a CSV folder, CSV file or .xlsx workbook; writes nothing."""
+    store = open_store(state.db)
+    result = services.validate(path, store)
+    _print_issues(result)
+    if not result.ok:
+        err_console.print(f"[red]{t('report.errors', state.lang, n=len(result.errors))}[/]")
+        raise typer.Exit(1)
+    console.print(_summary(result))
+
+
+@app.command("import")
+def import_(path: Path,
+            replace: Annotated[bool, typer.Option(help="Replace the stored tables instead of upserting")] = False) -> None:
+    """Validate and import atomically (upsert by id; re-importing the same file changes nothing)."""
+    store = open_store(state.db)
+    report = services.import_path(path, store, replace=replace)
+    _print_issues(report.validation)
+    if not report.ok:
+        err_console.print(f"[red]{t('report.errors', state.lang, n=len(report.validation.errors))}[/]")
+        raise typer.Exit(1)
+    for component, change in report.changes.items():
+        console.print(t("report.table_counts", state.lang, table=t(f"table.{component}", state.lang),
+                        added=change.added, changed=change.changed, unchanged=change.unchanged))
+    total = report.total()
+    console.print(t("report.imported", state.lang, added=total.added, changed=total.changed, unchanged=total.unchanged))
+
+
+@app.command()
+def export(path: Path) -> None:
+    """Export all tables to a CSV folder, or to a workbook if PATH ends in .xlsx."""
+    store = open_store(state.db)
+    written = services.export(store, path)
+    console.print(t("cli.exported", state.lang, n=len(written) if path.suffix != ".xlsx" else 4, path=path))
+
+
+@app.command()
+def template(path: Path) -> None:
+    """Write the blank Excel import template (Vietnamese headers with English keys)."""
+    services.write_template(path, lang=state.lang)
+    console.print(t("cli.template_written", state.lang, path=path))
+
+
+@app.command()
+def catalogue(query: str, limit: Annotated[int, typer.Option(help="Maximum results")] = 15) -> None:
+    """Search materials and Phụ lục II items (diacritics-insensitive, Vietnamese or English)."""
+    cat = load_catalogue()
+    hits = cat.search(query, limit=limit)
+    if not hits:
+        console.print(t("cli.no_match", state.lang, query=query))
+        raise typer.Exit(1)
+    table = Table()
+    for key in ("col.kind", "col.code", "col.name"):
+        table.add_column(t(key, state.lang))
+    table.add_column("EN" if state.lang == "vi" else "VI")
+    for hit in hits:
+        extra = ""
+        if hit.kind == "material":
+            m = cat.materials.loc[hit.code]
+            mark = f" [{m.hazard_mark}]" if m.hazard_mark else ""
+            extra = f" · {t('kind.' + m.kind, state.lang)}{mark} · {m.base_unit}"
+        name, other = (hit.name_vi, hit.name_en) if state.lang == "vi" else (hit.name_en, hit.name_vi)
+        table.add_row(t(f"kind.{hit.kind}", state.lang), hit.code, name + extra, other)
+    console.print(table)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

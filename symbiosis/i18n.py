@@ -1,0 +1,55 @@
+"""Vietnamese/English message catalogue and locale-aware number formatting.
+
+Messages live in ``data/i18n/messages.csv`` (``key,vi,en``) so translators edit a
+data file, not code. Placeholders use :py:meth:`str.format` syntax.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+
+from babel.numbers import format_decimal
+
+from symbiosis.resources import data_path
+
+LANGS = ("vi", "en")
+_BABEL_LOCALE = {"vi": "vi_VN", "en": "en_US"}
+
+
+@cache
+def messages() -> dict[str, dict[str, str]]:
+    """All messages, ``{key: {"vi": …, "en": …}}``."""
+    with data_path("i18n", "messages.csv").open(encoding="utf-8", newline="") as f:
+        return {row["key"]: {"vi": row["vi"], "en": row["en"]} for row in csv.DictReader(f)}
+
+
+def t(key: str, lang: str = "vi", **kwargs: object) -> str:
+    """Translate ``key`` into ``lang`` and fill its placeholders."""
+    entry = messages()[key]
+    return entry.get(lang, entry["vi"]).format(**kwargs)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message in both languages, rendered lazily (errors carry one of these)."""
+
+    key: str
+    params: tuple[tuple[str, object], ...] = ()
+
+    @classmethod
+    def of(cls, key: str, **params: object) -> "Message":
+        if key not in messages():
+            raise KeyError(f"unknown message key {key!r}")
+        return cls(key, tuple(sorted(params.items())))
+
+    def render(self, lang: str = "vi") -> str:
+        params = {k: v.render(lang) if isinstance(v, Message) else v for k, v in self.params}
+        return t(self.key, lang, **params)
+
+
+def fmt_number(value: float, lang: str = "vi", digits: int = 2) -> str:
+    """Format a number per locale: ``1234.5`` → ``1.234,5`` (vi) or ``1,234.5`` (en)."""
+    pattern = "#,##0" + ("." + "#" * digits if digits else "")
+    return format_decimal(value, format=pattern, locale=_BABEL_LOCALE.get(lang, "vi_VN"))

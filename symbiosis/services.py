@@ -1,0 +1,78 @@
+"""The functions the CLI and the app call: validate, import, export, template.
+
+Each takes a :class:`~symbiosis.store.Store` explicitly; none prints or imports a UI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from symbiosis import schema
+from symbiosis.io import write_csv_folder, write_workbook
+from symbiosis.store.db import Store, TableChange
+from symbiosis.validation import ExistingData, ValidatedTables, validate_path
+
+
+@dataclass
+class ImportReport:
+    """Outcome of an import: the validation result and, if written, what changed."""
+
+    validation: ValidatedTables
+    changes: dict[str, TableChange] = field(default_factory=dict)
+    written: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.validation.ok
+
+    def total(self) -> TableChange:
+        return TableChange(*(sum(getattr(c, f) for c in self.changes.values()) for f in ("added", "changed", "unchanged")))
+
+
+def existing_data(store: Store) -> ExistingData:
+    """Ids already stored, so a file of streams can reference firms imported earlier."""
+    if not store.is_initialised():
+        return ExistingData()
+    tables = store.read_all()
+    firms = tables["firms"]
+    located = firms[firms.park_id.notna() | firms.lat.notna()].firm_id
+    return ExistingData(
+        park_ids=frozenset(tables["parks"].park_id),
+        firm_ids=frozenset(firms.firm_id),
+        firm_has_location=frozenset(located),
+    )
+
+
+def validate(path: str | Path, store: Store | None = None) -> ValidatedTables:
+    """Check a file or folder against the schema, the catalogue and (if given) the store."""
+    return validate_path(path, existing_data(store) if store is not None else None)
+
+
+def import_path(path: str | Path, store: Store, replace: bool = False) -> ImportReport:
+    """Validate then write atomically; with any error nothing is written."""
+    result = validate(path, None if replace else store)
+    report = ImportReport(result)
+    if not result.ok:
+        return report
+    tables = {c: f.reset_index(drop=True) for c, f in result.tables.items()}
+    report.changes = store.upsert(tables, source=str(path), replace=replace)
+    report.written = True
+    return report
+
+
+def export(store: Store, path: str | Path) -> list[Path]:
+    """Export every table: ``.xlsx`` → one workbook (template format), else a CSV folder."""
+    tables = store.read_all()
+    path = Path(path)
+    if path.suffix.lower() == ".xlsx":
+        return [write_workbook(tables, path)]
+    return write_csv_folder(tables, path)
+
+
+def write_template(path: str | Path, lang: str = "vi") -> Path:
+    """The blank import workbook, generated from the schema."""
+    empty = {c: pd.DataFrame(columns=schema.columns(c)) for c in schema.COMPONENTS}
+    return write_workbook(empty, path, lang=lang)

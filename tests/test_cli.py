@@ -1,0 +1,54 @@
+"""The ``symbiosis`` command line: exit codes, messages, language switch."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from symbiosis.cli import app
+
+from .conftest import BAD, VALID
+
+runner = CliRunner()
+
+
+def _db(tmp_path) -> list[str]:
+    return ["--db", f"sqlite:///{tmp_path / 'cli.db'}"]
+
+
+def test_init_import_export_cycle(tmp_path):
+    db = _db(tmp_path)
+    assert runner.invoke(app, [*db, "init"]).exit_code == 0
+    result = runner.invoke(app, [*db, "import", str(VALID)])
+    assert result.exit_code == 0, result.output
+    assert "24 thêm mới" in result.output
+    again = runner.invoke(app, [*db, "--lang", "en", "import", str(VALID)])
+    assert "0 added, 0 changed, 24 unchanged" in again.output
+    out = tmp_path / "out"
+    assert runner.invoke(app, [*db, "export", str(out)]).exit_code == 0
+    assert (out / "streams.csv").exists()
+    assert runner.invoke(app, [*db, "export", str(tmp_path / "all.xlsx")]).exit_code == 0
+    assert (tmp_path / "all.xlsx").stat().st_size > 0
+
+
+def test_validate_reports_and_fails_on_bad_input(tmp_path):
+    result = runner.invoke(app, [*_db(tmp_path), "validate", str(BAD / "19_stream_negative_quantity")])
+    assert result.exit_code == 1
+    assert "không ghi gì" in result.output
+    en = runner.invoke(app, [*_db(tmp_path), "--lang", "en", "validate", str(BAD / "19_stream_negative_quantity")])
+    assert en.exit_code == 1 and "Must be greater than 0" in en.output
+    ok = runner.invoke(app, [*_db(tmp_path), "validate", str(VALID)])
+    assert ok.exit_code == 0 and "7 doanh nghiệp" in ok.output
+
+
+def test_catalogue_search(tmp_path):
+    for query in ("tro bay", "tro bày", "fly ash"):
+        result = runner.invoke(app, ["catalogue", query])
+        assert result.exit_code == 0
+        assert "coal_fly_ash" in result.output
+    assert runner.invoke(app, ["catalogue", "qqqzzzxx"]).exit_code == 1
+
+
+def test_template(tmp_path):
+    path = tmp_path / "mau_nhap_lieu.xlsx"
+    result = runner.invoke(app, ["template", str(path)])
+    assert result.exit_code == 0 and path.exists()
