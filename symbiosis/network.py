@@ -56,8 +56,9 @@ def build_network(tables: dict[str, pd.DataFrame], catalogue: Catalogue | None =
     park_xy = parks.set_index("park_id")[["lat", "lon"]]
     own = firms.lat.notna() & firms.lon.notna()
     firms["location_source"] = np.where(own, "firm", "park")
-    firms.loc[~own, "lat"] = firms.loc[~own, "park_id"].map(park_xy.lat).to_numpy()
-    firms.loc[~own, "lon"] = firms.loc[~own, "park_id"].map(park_xy.lon).to_numpy()
+    for axis in ("lat", "lon"):
+        park_point = firms.park_id.map(park_xy[axis]).to_numpy(dtype=float)
+        firms[axis] = np.where(own, firms[axis].to_numpy(dtype=float), park_point)
 
     streams = tables["streams"].reset_index(drop=True).copy()
     mats = cat.materials.loc[streams.material_id]

@@ -1,0 +1,187 @@
+"""Candidate exchange arcs: exchange rule × legal gate × distance, without all-pairs work.
+
+For each rule (supply material → demand material) the supplies and demands of
+those materials are put in k-d trees of 3-D points on the Earth's surface and
+only pairs within the haul radius are generated (``cKDTree.sparse_distance_matrix``).
+An arc survives if the two firms differ, the legal gate allows it, and its road
+distance is within both the user's maximum haul and the *economic* haul — the
+distance at which trucking one unit costs more than disposing of it. Beyond that
+an arc can never be part of a cost-optimal answer, so pruning it is exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from symbiosis.catalogue import Catalogue, load_catalogue
+from symbiosis.network import Network
+
+EARTH_RADIUS_KM = 6371.0088
+
+#: Reason codes for excluded pairs (also used by explanations).
+REASON_NOT_LICENSED = "not_licensed"
+REASON_NO_HAZARD_TEST = "no_hazard_test"
+REASON_TOO_FAR = "too_far"
+REASON_NO_RULE = "no_compatible_demand"
+
+
+def unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Points on a sphere of Earth's radius (km) — chord distance ≈ great-circle for short hauls."""
+    la, lo = np.radians(lat), np.radians(lon)
+    return EARTH_RADIUS_KM * np.column_stack((np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)))
+
+
+def chord_to_great_circle(chord_km: np.ndarray) -> np.ndarray:
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord_km / (2 * EARTH_RADIUS_KM), 0, 1))
+
+
+def great_circle_to_chord(km: float) -> float:
+    return float(2 * EARTH_RADIUS_KM * np.sin(min(km, np.pi * EARTH_RADIUS_KM) / (2 * EARTH_RADIUS_KM)))
+
+
+def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
+    """Great-circle distance in km (reference implementation for tests and explanations)."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp, dl = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(a))
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Feasible arcs and the pairs excluded by the legal gate or distance.
+
+    ``arcs`` columns: supply (row in ``network.streams``), demand (row), rule_id, yield,
+    distance_km (road), mass_t_per_unit, transport_cost_per_unit (VND per supply unit),
+    disposal_fee_per_unit. ``excluded`` columns: supply, demand, rule_id, reason, distance_km.
+    """
+
+    arcs: pd.DataFrame
+    excluded: pd.DataFrame
+    compatible_supplies: frozenset[int] = frozenset()
+
+
+def _mass_per_unit(streams: pd.DataFrame, cat: Catalogue) -> np.ndarray:
+    """Tonnes per base unit (1 for t; density for m³; 0 for MWh — energy is not trucked)."""
+    density = cat.materials.loc[streams.material_id, "density_t_per_m3"].to_numpy(dtype=float)
+    base = streams.base_unit.to_numpy()
+    return np.where(base == "t", 1.0, np.where(base == "m3", np.nan_to_num(density, nan=1.0), 0.0))
+
+
+def disposal_fee_per_unit(streams: pd.DataFrame, params: dict[str, float], mass: np.ndarray) -> np.ndarray:
+    """VND per base unit to dispose of a supply: hazardous fee for NH, landfill fee otherwise.
+
+    Utilities (heat, steam, water) are vented or discharged at no gate fee.
+    """
+    hazardous = (streams.hazard_mark_effective == "NH").to_numpy() | (streams.hazard_test_result == "hazardous").to_numpy()
+    fee = np.where(hazardous, params["hazardous_treatment_fee_vnd_per_t"], params["landfill_fee_vnd_per_t"])
+    return np.where(streams.kind.to_numpy() == "utility", 0.0, fee * mass)
+
+
+def distance_override(pairs: pd.DataFrame | None) -> dict[tuple[str, str], float]:
+    """User distance table (firm or park pairs, road km), symmetric."""
+    if pairs is None:
+        return {}
+    out = {}
+    for a, b, d in pairs[["from_id", "to_id", "distance_km"]].itertuples(index=False):
+        out[(a, b)] = out[(b, a)] = float(d)
+    return out
+
+
+def build_candidates(network: Network, catalogue: Catalogue | None = None,
+                     distances: pd.DataFrame | None = None) -> Candidates:
+    """Generate every feasible supply→demand arc (see module docstring)."""
+    cat = catalogue or load_catalogue()
+    params = network.parameters
+    s = network.streams
+    circuity = params["circuity_factor"]
+    cost_tkm = params["transport_cost_vnd_per_tkm"]
+    mass = _mass_per_unit(s, cat)
+    fee = disposal_fee_per_unit(s, params, mass)
+    is_utility = (s.kind == "utility").to_numpy()
+    # economic haul per supply: fee == cost_tkm × mass × distance; utilities go by pipe
+    with np.errstate(divide="ignore", invalid="ignore"):
+        econ = np.where(mass > 0, fee / (cost_tkm * mass), np.inf)
+    limit = np.minimum(econ, params["max_haul_km"])
+    limit = np.where(is_utility, params["max_pipe_km"], limit)
+    xyz = unit_vectors(s.lat.to_numpy(dtype=float), s.lon.to_numpy(dtype=float))
+    firm = s.firm_id.to_numpy()
+    park = s.park_id.to_numpy()
+    overrides = distance_override(distances)
+    licences = network.firms.set_index("firm_id").licences.fillna("").map(
+        lambda text: frozenset(c.strip() for c in text.split(";") if c.strip()))
+    receiver_licences = s.firm_id.map(licences).to_numpy()
+
+    out_idx = np.flatnonzero((s.direction == "output").to_numpy())
+    in_idx = np.flatnonzero((s.direction == "input").to_numpy())
+    by_material_out = pd.Series(out_idx).groupby(s.material_id.to_numpy()[out_idx]).apply(np.asarray).to_dict()
+    by_material_in = pd.Series(in_idx).groupby(s.material_id.to_numpy()[in_idx]).apply(np.asarray).to_dict()
+    trees: dict[str, cKDTree] = {}
+
+    arc_parts, excl_parts = [], []
+    compatible: set[int] = set()  # supplies with some rule-compatible demand at any distance
+    rules = cat.rules
+    for rule in rules.to_dict("records"):
+        sup = by_material_out.get(rule["supply_material_id"])
+        dem = by_material_in.get(rule["demand_material_id"])
+        if sup is None or dem is None:
+            continue
+        other_firms = set(firm[dem])
+        compatible.update(int(k) for k in sup if len(other_firms - {firm[k]}) > 0)
+        if rule["demand_material_id"] not in trees:
+            trees[rule["demand_material_id"]] = cKDTree(xyz[dem])
+        tree_d = trees[rule["demand_material_id"]]
+        radius = float(np.max(limit[sup])) / circuity
+        if overrides:
+            radius = max(radius, max(overrides.values()))
+        if not np.isfinite(radius) or radius <= 0:
+            radius = 0.0
+        pairs = cKDTree(xyz[sup]).sparse_distance_matrix(tree_d, great_circle_to_chord(radius) + 1e-9,
+                                                         output_type="ndarray")
+        if len(pairs) == 0:
+            continue
+        i = sup[pairs["i"]]
+        j = dem[pairs["j"]]
+        road = chord_to_great_circle(pairs["v"]) * circuity
+        if overrides:
+            for k, (a, b) in enumerate(zip(firm[i], firm[j], strict=True)):
+                key = (a, b) if (a, b) in overrides else (park[i[k]], park[j[k]])
+                if key in overrides:
+                    road[k] = overrides[key]
+        keep = firm[i] != firm[j]
+        i, j, road = i[keep], j[keep], road[keep]
+        # legal gate
+        mark = s.hazard_mark_effective.to_numpy()[i]
+        test = s.hazard_test_result.to_numpy()[i]
+        needs_licence = (mark == "NH") | (test == "hazardous") | (rule["legal_condition"] == "hazardous_licence")
+        code = s.waste_code.to_numpy()[i]
+        licensed = np.array([c is not None and c in lic for c, lic in zip(code, receiver_licences[j], strict=True)],
+                            dtype=bool)
+        needs_test = ((mark == "KS") | (rule["legal_condition"] == "hazard_test")) & ~needs_licence
+        tested = test == "non_hazardous"
+        reason = np.full(len(i), "", dtype=object)
+        reason[needs_licence & ~licensed] = REASON_NOT_LICENSED
+        reason[needs_test & ~tested] = REASON_NO_HAZARD_TEST
+        reason[(reason == "") & (road > limit[i] + 1e-9)] = REASON_TOO_FAR
+        ok = reason == ""
+        cols = dict(rule_id=rule["rule_id"], distance_km=road)
+        excl_parts.append(pd.DataFrame(dict(supply=i[~ok], demand=j[~ok], reason=reason[~ok], **{
+            k: (v[~ok] if isinstance(v, np.ndarray) else v) for k, v in cols.items()})))
+        arc_parts.append(pd.DataFrame({"supply": i[ok], "demand": j[ok], "rule_id": rule["rule_id"],
+                                       "yield": float(rule["yield"]), "distance_km": road[ok]}))
+    arc_cols = ["supply", "demand", "rule_id", "yield", "distance_km"]
+    arcs = pd.concat(arc_parts, ignore_index=True) if arc_parts else pd.DataFrame(columns=arc_cols)
+    excluded = pd.concat(excl_parts, ignore_index=True) if excl_parts else pd.DataFrame(
+        columns=["supply", "demand", "reason", "rule_id", "distance_km"])
+    # one arc per (supply, demand): keep the rule with the best yield (ties: lowest rule id)
+    arcs = (arcs.sort_values(["supply", "demand", "yield", "rule_id"], ascending=[True, True, False, True])
+            .drop_duplicates(["supply", "demand"]).reset_index(drop=True))
+    arcs = arcs.astype({"supply": int, "demand": int, "yield": float, "distance_km": float})
+    arcs["mass_t_per_unit"] = mass[arcs.supply.to_numpy()]
+    arcs["transport_cost_per_unit"] = cost_tkm * arcs.mass_t_per_unit * arcs.distance_km
+    arcs["disposal_fee_per_unit"] = fee[arcs.supply.to_numpy()]
+    return Candidates(arcs, excluded.reset_index(drop=True), frozenset(compatible))

@@ -1,0 +1,160 @@
+"""The pipeline: check → candidates → solve → assign → KPIs (PyPSA-style fixed order).
+
+:func:`run_matching` turns a :class:`~symbiosis.network.Network` into a
+:class:`MatchResult` of plain DataFrames: ``matches``, ``unmatched_supply``,
+``unmet_demand`` and ``kpis`` (per park and total).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from matching.candidates import Candidates, build_candidates
+from matching.optimise import OBJECTIVES, Solution, solve_lp
+from symbiosis.catalogue import Catalogue, load_catalogue
+from symbiosis.network import Network
+
+_EPS = 1e-9
+
+
+@dataclass
+class MatchResult:
+    matches: pd.DataFrame
+    unmatched_supply: pd.DataFrame
+    unmet_demand: pd.DataFrame
+    kpis: pd.DataFrame
+    status: str
+    solver: str
+    objective: str
+    parameters: dict[str, float] = field(default_factory=dict)
+    candidates: Candidates | None = None
+
+    @property
+    def optimal(self) -> bool:
+        return self.status == "OPTIMAL"
+
+
+def run_matching(network: Network, objective: str = "lexicographic", catalogue: Catalogue | None = None,
+                 distances: pd.DataFrame | None = None) -> MatchResult:
+    """Propose the optimal set of exchanges for ``network``."""
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {OBJECTIVES}")
+    cat = catalogue or load_catalogue()
+    s = network.streams
+    cand = build_candidates(network, cat, distances)
+    qty = s.quantity_per_year.to_numpy(dtype=float)
+    is_utility = (s.kind == "utility").to_numpy()
+    ef = cat.materials.loc[s.material_id, "ef_landfill_tco2e_per_t"].to_numpy(dtype=float)
+    ef = np.where(np.isnan(ef), network.parameters["ef_landfill_default_tco2e_per_t"], ef)
+    supply_qty = np.where((s.direction == "output").to_numpy(), qty, 0.0)
+    demand_qty = np.where((s.direction == "input").to_numpy(), qty, 0.0)
+    sol = solve_lp(cand.arcs, supply_qty, demand_qty, is_utility, objective, network.parameters, ef)
+    matches = _matches(network, cand, sol, ef, cat)
+    unmatched = _unmatched_supply(network, cand, matches)
+    unmet = _unmet_demand(network, matches)
+    kpis = _kpis(network, matches, unmatched)
+    return MatchResult(matches, unmatched, unmet, kpis, sol.status, sol.solver, objective, dict(network.parameters), cand)
+
+
+def _matches(network: Network, cand: Candidates, sol: Solution, ef: np.ndarray, cat: Catalogue) -> pd.DataFrame:
+    s = network.streams
+    a = cand.arcs.assign(quantity=sol.flow)
+    a = a[a.quantity > _EPS].reset_index(drop=True)
+    sup, dem = a.supply.to_numpy(), a.demand.to_numpy()
+    p = network.parameters
+    mass = a.mass_t_per_unit.to_numpy()
+    tonnes = a.quantity.to_numpy() * mass
+    out = pd.DataFrame({
+        "supply_stream_id": s.stream_id.to_numpy()[sup],
+        "demand_stream_id": s.stream_id.to_numpy()[dem],
+        "supplier_firm_id": s.firm_id.to_numpy()[sup],
+        "receiver_firm_id": s.firm_id.to_numpy()[dem],
+        "supplier_park_id": s.park_id.to_numpy()[sup],
+        "receiver_park_id": s.park_id.to_numpy()[dem],
+        "material_id": s.material_id.to_numpy()[sup],
+        "demand_material_id": s.material_id.to_numpy()[dem],
+        "rule_id": a.rule_id.to_numpy(),
+        "quantity": a.quantity.to_numpy(),
+        "unit": s.base_unit.to_numpy()[sup],
+        "quantity_received": a.quantity.to_numpy() * a["yield"].to_numpy(),
+        "unit_received": s.base_unit.to_numpy()[dem],
+        "distance_km": a.distance_km.to_numpy(),
+        "tkm": tonnes * a.distance_km.to_numpy(),
+        "transport_cost_vnd": a.transport_cost_per_unit.to_numpy() * a.quantity.to_numpy(),
+        "disposal_cost_avoided_vnd": a.disposal_fee_per_unit.to_numpy() * a.quantity.to_numpy(),
+        "landfill_avoided_t": np.where(s.kind.to_numpy()[sup] == "utility", 0.0, tonnes),
+        "co2e_avoided_t": tonnes * ef[sup] - tonnes * a.distance_km.to_numpy() * p["ef_truck_kgco2e_per_tkm"] / 1000,
+        "hazard_mark": s.hazard_mark_effective.to_numpy()[sup],
+        "legal_status": np.where(np.isin(s.hazard_mark_effective.to_numpy()[sup], ["NH"]), "licensed_receiver",
+                                 np.where(s.hazard_mark_effective.to_numpy()[sup] == "KS", "hazard_test_passed", "free")),
+    })
+    out["vnd_saved"] = out.disposal_cost_avoided_vnd - out.transport_cost_vnd
+    rules = cat.rules
+    names = cat.materials.name_vi
+    out["explanation_vi"] = [
+        f"{q:,.1f} {u}/năm {names[m]} từ {sf} tới {rf} ({d:.1f} km) theo quy tắc {r} "
+        f"({rules.at[r, 'source'][:80]}); vận chuyển {tc:,.0f} đ, tránh phí xử lý {dc:,.0f} đ"
+        for q, u, m, sf, rf, d, r, tc, dc in zip(out.quantity, out.unit, out.material_id, out.supplier_firm_id,
+                                                  out.receiver_firm_id, out.distance_km, out.rule_id,
+                                                  out.transport_cost_vnd, out.disposal_cost_avoided_vnd, strict=True)]
+    out["explanation_en"] = [
+        f"{q:,.1f} {u}/yr of {cat.materials.name_en[m]} from {sf} to {rf} ({d:.1f} km) under rule {r} "
+        f"({rules.at[r, 'source'][:80]}); transport {tc:,.0f} VND, disposal fee avoided {dc:,.0f} VND"
+        for q, u, m, sf, rf, d, r, tc, dc in zip(out.quantity, out.unit, out.material_id, out.supplier_firm_id,
+                                                  out.receiver_firm_id, out.distance_km, out.rule_id,
+                                                  out.transport_cost_vnd, out.disposal_cost_avoided_vnd, strict=True)]
+    return out.sort_values(["supply_stream_id", "demand_stream_id"]).reset_index(drop=True)
+
+
+def _unmatched_supply(network: Network, cand: Candidates, matches: pd.DataFrame) -> pd.DataFrame:
+    s = network.supplies
+    sent = matches.groupby("supply_stream_id").quantity.sum()
+    left = s.quantity_per_year - s.stream_id.map(sent).fillna(0.0).to_numpy()
+    rows = s.assign(quantity_left=left)
+    rows = rows[rows.quantity_left > 1e-6 * np.maximum(rows.quantity_per_year, 1)]
+    with_arcs = set(cand.arcs.supply)
+    excluded = cand.excluded.groupby("supply").reason.agg(lambda r: sorted(set(r))).to_dict()
+    reasons = []
+    for idx in rows.index:
+        if idx in with_arcs:
+            reasons.append("demand_full")
+        elif idx in excluded:
+            reasons.append("+".join(excluded[idx]))
+        elif idx in cand.compatible_supplies:
+            reasons.append("too_far")
+        else:
+            reasons.append("no_compatible_demand")
+    return pd.DataFrame({"stream_id": rows.stream_id, "firm_id": rows.firm_id, "material_id": rows.material_id,
+                         "quantity_left": rows.quantity_left, "unit": rows.base_unit, "reason": reasons}).reset_index(drop=True)
+
+
+def _unmet_demand(network: Network, matches: pd.DataFrame) -> pd.DataFrame:
+    d = network.demands
+    got = matches.groupby("demand_stream_id").quantity_received.sum()
+    left = d.quantity_per_year - d.stream_id.map(got).fillna(0.0).to_numpy()
+    rows = d.assign(quantity_left=left)
+    rows = rows[rows.quantity_left > 1e-6 * np.maximum(rows.quantity_per_year, 1)]
+    return pd.DataFrame({"stream_id": rows.stream_id, "firm_id": rows.firm_id, "material_id": rows.material_id,
+                         "quantity_left": rows.quantity_left, "unit": rows.base_unit}).reset_index(drop=True)
+
+
+def _kpis(network: Network, matches: pd.DataFrame, unmatched: pd.DataFrame) -> pd.DataFrame:
+    del unmatched
+    s = network.supplies
+    waste = s[(s.kind != "utility") & (s.base_unit == "t")]
+    rows = []
+    parks = [None, *sorted(network.parks.park_id)]
+    for park in parks:
+        m = matches if park is None else matches[matches.supplier_park_id == park]
+        w = waste if park is None else waste[waste.park_id == park]
+        total_t = float(w.quantity_per_year.sum())
+        diverted = float(m.landfill_avoided_t.sum())
+        firms = set(m.supplier_firm_id) | set(m.receiver_firm_id)
+        rows.append({"park_id": park or "TOTAL", "waste_supply_t": total_t, "diverted_t": diverted,
+                     "share_diverted": diverted / total_t if total_t else 0.0, "tkm": float(m.tkm.sum()),
+                     "vnd_saved": float(m.vnd_saved.sum()), "co2e_avoided_t": float(m.co2e_avoided_t.sum()),
+                     "links": len(m), "firms_involved": len(firms)})
+    return pd.DataFrame(rows)

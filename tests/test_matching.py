@@ -1,0 +1,200 @@
+"""Matching engine: hand-worked cases, legal gate, differential and property tests."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from matching.candidates import build_candidates, haversine_km
+from matching.engine import run_matching
+from matching.optimise import integer_network, solve_lp, solve_min_cost_flow
+from symbiosis import schema, services
+from symbiosis.catalogue import load_catalogue
+from symbiosis.network import build_network
+
+from .conftest import VALID
+
+CAT = load_catalogue()
+KM_PER_DEG_LAT = haversine_km(0.0, 0.0, 1.0, 0.0)
+
+
+def _tables(firms: list[dict], streams: list[dict], parameters: list[dict] | None = None) -> dict[str, pd.DataFrame]:
+    parks = pd.DataFrame([{"park_id": "P", "name": "KCN thử", "kind": "KCN", "province": "Hưng Yên", "lat": 20.9,
+                           "lon": 106.0, "area_ha": None, "operator": None, "location_quality": "approximate",
+                           "location_method": None, "source": None, "notes": None}])
+    f = pd.DataFrame([{**{c: None for c in schema.columns("firms")}, "park_id": "P", "sector_code": "IV.6", **x}
+                      for x in firms])
+    s = pd.DataFrame([{**{c: None for c in schema.columns("streams")}, "unit": "t", "frequency": "year", **x}
+                      for x in streams])
+    p = pd.DataFrame(parameters or [], columns=schema.columns("parameters"))
+    return {"parks": parks, "firms": f, "streams": s, "parameters": p}
+
+
+def test_hand_worked_scrap_exchange():
+    """100 t/yr of steel scrap, a mill 10 km away needing 60 t; rule R019 yields 0.9."""
+    dlat = 10.0 / KM_PER_DEG_LAT
+    tables = _tables(
+        [{"firm_id": "A", "name": "A", "lat": 20.9, "lon": 106.0}, {"firm_id": "B", "name": "B", "lat": 20.9 + dlat, "lon": 106.0}],
+        [{"stream_id": "s", "firm_id": "A", "direction": "output", "material_id": "iron_steel_scrap", "quantity": 100.0,
+          "waste_code": "00 00 01"},
+         {"stream_id": "d", "firm_id": "B", "direction": "input", "material_id": "iron_steel_scrap", "quantity": 60.0}])
+    result = run_matching(build_network(tables))
+    assert result.optimal
+    m = result.matches.iloc[0]
+    assert (m.supplier_firm_id, m.receiver_firm_id, m.rule_id) == ("A", "B", "R019")
+    assert m.quantity == pytest.approx(60 / 0.9)           # 66.67 t of scrap fill the 60 t need
+    assert m.quantity_received == pytest.approx(60.0)
+    assert m.distance_km == pytest.approx(12.0, rel=1e-6)  # 10 km great-circle × circuity 1.2
+    assert m.tkm == pytest.approx(60 / 0.9 * 12.0)
+    assert m.transport_cost_vnd == pytest.approx(60 / 0.9 * 12.0 * 3000)
+    assert m.disposal_cost_avoided_vnd == pytest.approx(60 / 0.9 * 1_000_000)
+    left = result.unmatched_supply.set_index("stream_id")
+    assert left.at["s", "quantity_left"] == pytest.approx(100 - 60 / 0.9)
+    assert left.at["s", "reason"] == "demand_full"
+    total = result.kpis.set_index("park_id").loc["TOTAL"]
+    assert total.diverted_t == pytest.approx(60 / 0.9)
+    assert total.share_diverted == pytest.approx(0.6667, abs=1e-4)
+    assert total.links == 1 and total.firms_involved == 2
+
+
+def test_nearest_receiver_wins_when_landfill_is_equal():
+    dlat = 1.0 / KM_PER_DEG_LAT
+    tables = _tables(
+        [{"firm_id": "A", "name": "A", "lat": 20.9, "lon": 106.0},
+         {"firm_id": "NEAR", "name": "N", "lat": 20.9 + 5 * dlat, "lon": 106.0},
+         {"firm_id": "FAR", "name": "F", "lat": 20.9 + 20 * dlat, "lon": 106.0}],
+        [{"stream_id": "s", "firm_id": "A", "direction": "output", "material_id": "brewers_spent_grain", "quantity": 50.0},
+         {"stream_id": "near", "firm_id": "NEAR", "direction": "input", "material_id": "animal_feed", "quantity": 80.0},
+         {"stream_id": "far", "firm_id": "FAR", "direction": "input", "material_id": "animal_feed", "quantity": 80.0}])
+    m = run_matching(build_network(tables)).matches
+    assert list(m.receiver_firm_id) == ["NEAR"]
+    assert m.quantity.iloc[0] == pytest.approx(50.0)
+
+
+def test_hazardous_waste_only_to_licensed_receiver():
+    tables = _tables(
+        [{"firm_id": "A", "name": "A", "lat": 20.9, "lon": 106.0},
+         {"firm_id": "NOLIC", "name": "no licence", "lat": 20.901, "lon": 106.0},
+         {"firm_id": "LIC", "name": "licensed", "lat": 21.2, "lon": 106.0, "licences": "19 06 01"}],
+        [{"stream_id": "s", "firm_id": "A", "direction": "output", "material_id": "lead_acid_batteries",
+          "quantity": 10.0, "waste_code": "19 06 01", "hazard_mark": "NH"},
+         {"stream_id": "d1", "firm_id": "NOLIC", "direction": "input", "material_id": "lead_acid_batteries", "quantity": 10.0},
+         {"stream_id": "d2", "firm_id": "LIC", "direction": "input", "material_id": "lead_acid_batteries", "quantity": 10.0}])
+    result = run_matching(build_network(tables))
+    assert list(result.matches.receiver_firm_id) == ["LIC"]
+    assert result.matches.legal_status.iloc[0] == "licensed_receiver"
+    excluded = result.candidates.excluded
+    assert list(excluded.reason) == ["not_licensed"]
+
+
+def test_ks_waste_without_test_is_excluded_with_reason():
+    tables = _tables(
+        [{"firm_id": "A", "name": "A", "lat": 20.9, "lon": 106.0}, {"firm_id": "B", "name": "B", "lat": 20.91, "lon": 106.0}],
+        [{"stream_id": "s", "firm_id": "A", "direction": "output", "material_id": "coal_fly_ash", "quantity": 100.0,
+          "waste_code": "00 00 01", "hazard_mark": "KS"},
+         {"stream_id": "d", "firm_id": "B", "direction": "input", "material_id": "unfired_brick_raw_material", "quantity": 100.0}])
+    result = run_matching(build_network(tables))
+    assert result.matches.empty
+    assert result.unmatched_supply.reason.iloc[0] == "no_hazard_test"
+    tables["streams"].loc[0, "hazard_test_result"] = "non_hazardous"
+    assert len(run_matching(build_network(tables)).matches) == 1
+
+
+def test_valid_example_proposes_expected_links(store):
+    assert services.import_path(VALID, store).ok
+    result = run_matching(build_network(store.read_all()))
+    pairs = set(zip(result.matches.supply_stream_id, result.matches.demand_stream_id))
+    assert {("S001", "S003"), ("S006", "S007"), ("S008", "S009"), ("S005", "S004")} <= pairs
+    left = result.unmatched_supply.set_index("stream_id").reason
+    assert left["S010"] == "too_far"      # treated water 30 km away: beyond the pipe distance
+
+
+# ------------------------------------------------------------------ differential tests
+
+
+def _random_instance(rng: np.random.Generator, n_sup: int, n_dem: int, unit_yield: bool):
+    n = n_sup + n_dem
+    arcs = []
+    for i in range(n_sup):
+        for j in rng.choice(n_dem, size=rng.integers(1, min(4, n_dem) + 1), replace=False):
+            arcs.append((i, n_sup + j, 1.0 if unit_yield else float(rng.choice([0.5, 0.8, 1.0, 1.25])),
+                         float(rng.integers(1, 60))))
+    arcs = pd.DataFrame(arcs, columns=["supply", "demand", "yield", "distance_km"])
+    arcs["rule_id"] = "R"
+    arcs["mass_t_per_unit"] = 1.0
+    qty = rng.integers(1, 100, size=n).astype(float)
+    sup_q = np.where(np.arange(n) < n_sup, qty, 0.0)
+    dem_q = np.where(np.arange(n) >= n_sup, qty, 0.0)
+    return arcs, sup_q, dem_q, np.zeros(n, dtype=bool)
+
+
+@pytest.mark.parametrize("seed", range(50))
+def test_or_tools_matches_networkx_network_simplex(seed):
+    rng = np.random.default_rng(seed)
+    arcs, sup_q, dem_q, util = _random_instance(rng, int(rng.integers(2, 9)), int(rng.integers(2, 9)), True)
+    mcf, mcf_cost = solve_min_cost_flow(arcs, sup_q, dem_q, util)
+    net = integer_network(arcs, sup_q, dem_q, util)
+    g = nx.DiGraph()
+    for node, b in enumerate(net.supplies):
+        g.add_node(node, demand=-int(b))
+    for t, h, c, w in zip(net.tails, net.heads, net.capacities, net.costs, strict=True):
+        g.add_edge(int(t), int(h), capacity=int(c), weight=int(w))
+    nx_cost, _ = nx.network_simplex(g)
+    assert mcf_cost == nx_cost
+    lp = solve_lp(arcs, sup_q, dem_q, util)
+    assert lp.optimal and mcf.optimal
+    assert lp.objective_values["diverted"] == pytest.approx(mcf.objective_values["diverted"], rel=1e-9, abs=1e-6)
+    assert lp.objective_values["tkm"] == pytest.approx(mcf.objective_values["tkm"], rel=1e-6, abs=1e-3)
+
+
+# ------------------------------------------------------------------ properties
+
+
+def _greedy_diverted(arcs, sup_q, dem_q) -> float:
+    """Baseline: each supply, largest first, fills its nearest partners first."""
+    sup_left, dem_left = sup_q.copy(), dem_q.copy()
+    total = 0.0
+    for _, a in arcs.sort_values(["distance_km"]).iterrows():
+        send = min(sup_left[a.supply], dem_left[a.demand] / a["yield"])
+        if send > 0:
+            sup_left[a.supply] -= send
+            dem_left[a.demand] -= send * a["yield"]
+            total += send
+    return total
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n_sup=st.integers(1, 8), n_dem=st.integers(1, 8))
+def test_lp_respects_capacities_and_beats_greedy(seed, n_sup, n_dem):
+    rng = np.random.default_rng(seed)
+    arcs, sup_q, dem_q, util = _random_instance(rng, n_sup, n_dem, unit_yield=False)
+    sol = solve_lp(arcs, sup_q, dem_q, util)
+    assert sol.optimal
+    flow = sol.flow
+    assert (flow >= 0).all()
+    shipped = np.bincount(arcs.supply, weights=flow, minlength=len(sup_q))
+    received = np.bincount(arcs.demand, weights=flow * arcs["yield"].to_numpy(), minlength=len(sup_q))
+    assert (shipped <= sup_q + 1e-6).all()        # no supply over-allocated
+    assert (received <= dem_q + 1e-6).all()       # no demand over-filled
+    assert sol.objective_values["diverted"] >= _greedy_diverted(arcs, sup_q, dem_q) - 1e-6
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(licensed=st.lists(st.booleans(), min_size=3, max_size=3), marks=st.lists(st.sampled_from(["NH", "TT-R"]), min_size=2, max_size=2))
+def test_hazardous_never_reaches_an_unlicensed_receiver(licensed, marks):
+    firms = [{"firm_id": "S1", "name": "s", "lat": 20.9, "lon": 106.0}, {"firm_id": "S2", "name": "s", "lat": 20.95, "lon": 106.05}]
+    firms += [{"firm_id": f"R{k}", "name": "r", "lat": 20.9 + 0.02 * k, "lon": 106.01,
+               "licences": "00 00 09" if ok else None} for k, ok in enumerate(licensed)]
+    streams = [{"stream_id": f"s{k}", "firm_id": f"S{k + 1}", "direction": "output", "material_id": "used_lubricating_oil",
+                "quantity": 5.0, "waste_code": "00 00 09", "hazard_mark": mark} for k, mark in enumerate(marks)]
+    streams += [{"stream_id": f"d{k}", "firm_id": f"R{k}", "direction": "input", "material_id": "used_lubricating_oil",
+                 "quantity": 4.0} for k in range(3)]
+    result = run_matching(build_network(_tables(firms, streams)))
+    lic = {f"R{k}" for k, ok in enumerate(licensed) if ok}
+    assert set(result.matches.receiver_firm_id) <= lic
+    if lic:  # a licensed receiver exists within reach, so the oil is exchanged
+        assert result.matches.quantity.sum() > 0
