@@ -11,7 +11,7 @@ from rich.table import Table
 
 from symbiosis import services
 from symbiosis.catalogue import load_catalogue
-from symbiosis.i18n import t
+from symbiosis.i18n import fmt_number, t
 from symbiosis.settings import get_settings
 from symbiosis.store import open_store
 from symbiosis.validation import ValidatedTables
@@ -99,6 +99,24 @@ def export(path: Path) -> None:
     store = open_store(state.db)
     written = services.export(store, path)
     console.print(t("cli.exported", state.lang, n=len(written) if path.suffix != ".xlsx" else 4, path=path))
+
+
+@app.command()
+def match(out: Annotated[Path, typer.Option("--out", help="Folder for CSV, xlsx and JSON results")] = Path("ket_qua"),
+          objective: Annotated[str, typer.Option(help="lexicographic | vnd | co2e")] = "lexicographic") -> None:
+    """Propose the optimal exchanges for the stored data and write the results."""
+    store = open_store(state.db)
+    result = services.run_match(store, objective)
+    if not result.optimal:
+        err_console.print(f"[red]{t('cli.not_optimal', state.lang, status=result.status)}[/]")
+        raise typer.Exit(2)
+    services.write_match_result(result, out)
+    total = result.kpis.set_index("park_id").loc["TOTAL"]
+    console.print(t("cli.match_summary", state.lang, links=int(total.links), firms=int(total.firms_involved),
+                    diverted=fmt_number(total.diverted_t, state.lang, 1),
+                    share=fmt_number(100 * total.share_diverted, state.lang, 1),
+                    tkm=fmt_number(total.tkm, state.lang, 0), vnd=fmt_number(total.vnd_saved, state.lang, 0),
+                    co2=fmt_number(total.co2e_avoided_t, state.lang, 1), out=out))
 
 
 @app.command()

@@ -76,3 +76,38 @@ def write_template(path: str | Path, lang: str = "vi") -> Path:
     """The blank import workbook, generated from the schema."""
     empty = {c: pd.DataFrame(columns=schema.columns(c)) for c in schema.COMPONENTS}
     return write_workbook(empty, path, lang=lang)
+
+
+def run_match(store: Store, objective: str = "lexicographic"):
+    """Solve the stored network; returns a :class:`matching.engine.MatchResult`."""
+    from matching.engine import run_matching  # the engine is optional for data-only use
+    from symbiosis.network import build_network
+
+    return run_matching(build_network(store.read_all()), objective=objective)
+
+
+def write_match_result(result, folder: str | Path) -> list[Path]:
+    """Write matches, unmatched supply, unmet demand and KPIs as CSV, one .xlsx and a JSON summary."""
+    import json
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tables = {"matches": result.matches, "unmatched_supply": result.unmatched_supply,
+              "unmet_demand": result.unmet_demand, "kpis": result.kpis}
+    written = []
+    for name, frame in tables.items():
+        path = folder / f"{name}.csv"
+        frame.to_csv(path, index=False, encoding="utf-8-sig")
+        written.append(path)
+    book = folder / "ket_qua.xlsx"
+    with pd.ExcelWriter(book, engine="openpyxl") as xl:
+        for name, frame in tables.items():
+            frame.to_excel(xl, sheet_name=name, index=False)
+    written.append(book)
+    summary = {"status": result.status, "solver": result.solver, "objective": result.objective,
+               "parameters": result.parameters, "kpis": result.kpis.to_dict("records"),
+               "links": len(result.matches)}
+    path = folder / "result.json"
+    path.write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+    written.append(path)
+    return written

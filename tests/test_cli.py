@@ -52,3 +52,19 @@ def test_template(tmp_path):
     path = tmp_path / "mau_nhap_lieu.xlsx"
     result = runner.invoke(app, ["template", str(path)])
     assert result.exit_code == 0 and path.exists()
+
+
+def test_match_writes_results(tmp_path):
+    import json
+
+    db = _db(tmp_path)
+    assert runner.invoke(app, [*db, "import", str(VALID)]).exit_code == 0
+    out = tmp_path / "kq"
+    result = runner.invoke(app, [*db, "--lang", "en", "match", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Optimal: 5 links among 7 firms" in result.output
+    summary = json.loads((out / "result.json").read_text(encoding="utf-8"))
+    assert summary["status"] == "OPTIMAL" and summary["links"] == 5
+    assert summary["parameters"]["circuity_factor"] == 1.3
+    for name in ("matches.csv", "unmatched_supply.csv", "unmet_demand.csv", "kpis.csv", "ket_qua.xlsx"):
+        assert (out / name).exists()

@@ -189,9 +189,9 @@ def test_hazardous_never_reaches_an_unlicensed_receiver(licensed, marks):
     firms = [{"firm_id": "S1", "name": "s", "lat": 20.9, "lon": 106.0}, {"firm_id": "S2", "name": "s", "lat": 20.95, "lon": 106.05}]
     firms += [{"firm_id": f"R{k}", "name": "r", "lat": 20.9 + 0.02 * k, "lon": 106.01,
                "licences": "00 00 09" if ok else None} for k, ok in enumerate(licensed)]
-    streams = [{"stream_id": f"s{k}", "firm_id": f"S{k + 1}", "direction": "output", "material_id": "used_lubricating_oil",
+    streams = [{"stream_id": f"s{k}", "firm_id": f"S{k + 1}", "direction": "output", "material_id": "lead_acid_batteries",
                 "quantity": 5.0, "waste_code": "00 00 09", "hazard_mark": mark} for k, mark in enumerate(marks)]
-    streams += [{"stream_id": f"d{k}", "firm_id": f"R{k}", "direction": "input", "material_id": "used_lubricating_oil",
+    streams += [{"stream_id": f"d{k}", "firm_id": f"R{k}", "direction": "input", "material_id": "lead_acid_batteries",
                  "quantity": 4.0} for k in range(3)]
     result = run_matching(build_network(_tables(firms, streams)))
     lic = {f"R{k}" for k, ok in enumerate(licensed) if ok}
