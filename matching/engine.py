@@ -15,6 +15,7 @@ import pandas as pd
 from matching.candidates import Candidates, build_candidates
 from matching.optimise import OBJECTIVES, Solution, solve_lp
 from symbiosis.catalogue import Catalogue, load_catalogue
+from symbiosis.i18n import fmt_number, t
 from symbiosis.network import Network
 
 _EPS = 1e-9
@@ -94,19 +95,18 @@ def _matches(network: Network, cand: Candidates, sol: Solution, ef: np.ndarray, 
     out["vnd_saved"] = out.disposal_cost_avoided_vnd - out.transport_cost_vnd
     rules = cat.rules
     names = cat.materials.name_vi
-    out["explanation_vi"] = [
-        f"{q:,.1f} {u}/năm {names[m]} từ {sf} tới {rf} ({d:.1f} km) theo quy tắc {r} "
-        f"({rules.at[r, 'source'][:80]}); vận chuyển {tc:,.0f} đ, tránh phí xử lý {dc:,.0f} đ"
-        for q, u, m, sf, rf, d, r, tc, dc in zip(out.quantity, out.unit, out.material_id, out.supplier_firm_id,
-                                                  out.receiver_firm_id, out.distance_km, out.rule_id,
-                                                  out.transport_cost_vnd, out.disposal_cost_avoided_vnd, strict=True)]
-    out["explanation_en"] = [
-        f"{q:,.1f} {u}/yr of {cat.materials.name_en[m]} from {sf} to {rf} ({d:.1f} km) under rule {r} "
-        f"({rules.at[r, 'source'][:80]}); transport {tc:,.0f} VND, disposal fee avoided {dc:,.0f} VND"
-        for q, u, m, sf, rf, d, r, tc, dc in zip(out.quantity, out.unit, out.material_id, out.supplier_firm_id,
-                                                  out.receiver_firm_id, out.distance_km, out.rule_id,
-                                                  out.transport_cost_vnd, out.disposal_cost_avoided_vnd, strict=True)]
+    for lang in ("vi", "en"):
+        out[f"explanation_{lang}"] = [_explain(row, lang, cat) for row in out.itertuples(index=False)]
     return out.sort_values(["supply_stream_id", "demand_stream_id"]).reset_index(drop=True)
+
+
+def _explain(m, lang: str, cat: Catalogue) -> str:
+    """One sentence per match: what, who to whom, how far, which rule and source, each cost term."""
+    name = cat.materials.at[m.material_id, "name_vi" if lang == "vi" else "name_en"]
+    return t("explain.match", lang, quantity=fmt_number(m.quantity, lang, 1), unit=m.unit, material=name,
+             supplier=m.supplier_firm_id, receiver=m.receiver_firm_id, km=fmt_number(m.distance_km, lang, 1),
+             rule=m.rule_id, source=cat.rules.at[m.rule_id, "source"][:120],
+             transport=fmt_number(m.transport_cost_vnd, lang, 0), fee=fmt_number(m.disposal_cost_avoided_vnd, lang, 0))
 
 
 def _unmatched_supply(network: Network, cand: Candidates, matches: pd.DataFrame) -> pd.DataFrame:

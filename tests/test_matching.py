@@ -198,3 +198,17 @@ def test_hazardous_never_reaches_an_unlicensed_receiver(licensed, marks):
     assert set(result.matches.receiver_firm_id) <= lic
     if lic:  # a licensed receiver exists within reach, so the oil is exchanged
         assert result.matches.quantity.sum() > 0
+
+
+def test_explanations_in_both_languages():
+    dlat = 10.0 / KM_PER_DEG_LAT
+    tables = _tables(
+        [{"firm_id": "A", "name": "A", "lat": 20.9, "lon": 106.0}, {"firm_id": "B", "name": "B", "lat": 20.9 + dlat, "lon": 106.0}],
+        [{"stream_id": "s", "firm_id": "A", "direction": "output", "material_id": "iron_steel_scrap", "quantity": 100.0,
+          "waste_code": "00 00 01"},
+         {"stream_id": "d", "firm_id": "B", "direction": "input", "material_id": "iron_steel_scrap", "quantity": 200.0}])
+    m = run_matching(build_network(tables)).matches.iloc[0]
+    assert m.explanation_vi.startswith("100 t/năm Phế liệu sắt thép từ A tới B (12 km) theo quy tắc R019")
+    assert "3.600.000 đ" in m.explanation_vi               # 100 t × 12 km × 3 000 VND
+    assert m.explanation_en.startswith("100 t/yr of")
+    assert "3,600,000 VND" in m.explanation_en
