@@ -92,9 +92,43 @@ def distance_override(pairs: pd.DataFrame | None) -> dict[tuple[str, str], float
     return out
 
 
+def _nearest_pairs(sup_xyz: np.ndarray, tree_d: cKDTree, dem_xyz: np.ndarray, k: int,
+                   chord: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Union of each supply's k nearest demands and each demand's k nearest supplies within ``chord``."""
+    parts = []
+    kd = min(k, len(dem_xyz))
+    dist, idx = tree_d.query(sup_xyz, k=kd, distance_upper_bound=chord)
+    dist, idx = dist.reshape(len(sup_xyz), kd), idx.reshape(len(sup_xyz), kd)
+    ok = np.isfinite(dist)
+    parts.append((np.nonzero(ok)[0], idx[ok], dist[ok]))
+    ks = min(k, len(sup_xyz))
+    dist, idx = cKDTree(sup_xyz).query(dem_xyz, k=ks, distance_upper_bound=chord)
+    dist, idx = dist.reshape(len(dem_xyz), ks), idx.reshape(len(dem_xyz), ks)
+    ok = np.isfinite(dist)
+    parts.append((idx[ok], np.nonzero(ok)[0], dist[ok]))
+    i = np.concatenate([p[0] for p in parts])
+    j = np.concatenate([p[1] for p in parts])
+    v = np.concatenate([p[2] for p in parts])
+    _, first = np.unique(i.astype(np.int64) * (len(dem_xyz) + 1) + j, return_index=True)
+    return i[first], j[first], v[first]
+
+
 def build_candidates(network: Network, catalogue: Catalogue | None = None,
-                     distances: pd.DataFrame | None = None) -> Candidates:
-    """Generate every feasible supply→demand arc (see module docstring)."""
+                     distances: pd.DataFrame | None = None, supply_mask: np.ndarray | None = None,
+                     radius_cap: np.ndarray | None = None, k_nearest: int | None = None) -> Candidates:
+    """Generate feasible supply→demand arcs (see module docstring).
+
+    Parameters
+    ----------
+    supply_mask
+        Only supplies (stream rows) where this is True — used by pricing in column generation.
+    radius_cap
+        Per stream row, a further cap on road km (pricing: beyond it no arc can improve).
+    k_nearest
+        Only each supply's ``k`` nearest compatible demands and each demand's ``k``
+        nearest compatible supplies (the sparse starting set of column generation).
+        ``None`` generates every feasible arc.
+    """
     cat = catalogue or load_catalogue()
     params = network.parameters
     s = network.streams
@@ -108,6 +142,8 @@ def build_candidates(network: Network, catalogue: Catalogue | None = None,
         econ = np.where(mass > 0, fee / (cost_tkm * mass), np.inf)
     limit = np.minimum(econ, params["max_haul_km"])
     limit = np.where(is_utility, params["max_pipe_km"], limit)
+    if radius_cap is not None:
+        limit = np.minimum(limit, radius_cap)
     xyz = unit_vectors(s.lat.to_numpy(dtype=float), s.lon.to_numpy(dtype=float))
     firm = s.firm_id.to_numpy()
     park = s.park_id.to_numpy()
@@ -116,7 +152,10 @@ def build_candidates(network: Network, catalogue: Catalogue | None = None,
         lambda text: frozenset(c.strip() for c in text.split(";") if c.strip()))
     receiver_licences = s.firm_id.map(licences).to_numpy()
 
-    out_idx = np.flatnonzero((s.direction == "output").to_numpy())
+    is_out = (s.direction == "output").to_numpy()
+    if supply_mask is not None:
+        is_out = is_out & supply_mask
+    out_idx = np.flatnonzero(is_out)
     in_idx = np.flatnonzero((s.direction == "input").to_numpy())
     by_material_out = pd.Series(out_idx).groupby(s.material_id.to_numpy()[out_idx]).apply(np.asarray).to_dict()
     by_material_in = pd.Series(in_idx).groupby(s.material_id.to_numpy()[in_idx]).apply(np.asarray).to_dict()
@@ -140,13 +179,17 @@ def build_candidates(network: Network, catalogue: Catalogue | None = None,
             radius = max(radius, max(overrides.values()))
         if not np.isfinite(radius) or radius <= 0:
             radius = 0.0
-        pairs = cKDTree(xyz[sup]).sparse_distance_matrix(tree_d, great_circle_to_chord(radius) + 1e-9,
-                                                         output_type="ndarray")
-        if len(pairs) == 0:
+        chord = great_circle_to_chord(radius) + 1e-9
+        if k_nearest is None:
+            pairs = cKDTree(xyz[sup]).sparse_distance_matrix(tree_d, chord, output_type="ndarray")
+            pi, pj, pv = pairs["i"], pairs["j"], pairs["v"]
+        else:
+            pi, pj, pv = _nearest_pairs(xyz[sup], tree_d, xyz[dem], k_nearest, chord)
+        if len(pi) == 0:
             continue
-        i = sup[pairs["i"]]
-        j = dem[pairs["j"]]
-        road = chord_to_great_circle(pairs["v"]) * circuity
+        i = sup[pi]
+        j = dem[pj]
+        road = chord_to_great_circle(pv) * circuity
         if overrides:
             for k, (a, b) in enumerate(zip(firm[i], firm[j], strict=True)):
                 key = (a, b) if (a, b) in overrides else (park[i[k]], park[j[k]])

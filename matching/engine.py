@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from matching.candidates import Candidates, build_candidates
+from matching.colgen import solve_by_column_generation
 from matching.optimise import OBJECTIVES, Solution, solve_lp
 from symbiosis.catalogue import Catalogue, load_catalogue
 from symbiosis.i18n import fmt_number, t
@@ -39,25 +40,49 @@ class MatchResult:
 
 
 def run_matching(network: Network, objective: str = "lexicographic", catalogue: Catalogue | None = None,
-                 distances: pd.DataFrame | None = None) -> MatchResult:
-    """Propose the optimal set of exchanges for ``network``."""
+                 distances: pd.DataFrame | None = None, method: str = "colgen", k_nearest: int = 8) -> MatchResult:
+    """Propose the optimal set of exchanges for ``network``.
+
+    ``method="colgen"`` (default) solves exactly by column generation from each
+    stream's ``k_nearest`` partners (:mod:`matching.colgen`); ``method="full"``
+    enumerates every feasible arc first. Both give the same optimum.
+    """
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}")
     cat = catalogue or load_catalogue()
     s = network.streams
-    cand = build_candidates(network, cat, distances)
     qty = s.quantity_per_year.to_numpy(dtype=float)
     is_utility = (s.kind == "utility").to_numpy()
     ef = cat.materials.loc[s.material_id, "ef_landfill_tco2e_per_t"].to_numpy(dtype=float)
     ef = np.where(np.isnan(ef), network.parameters["ef_landfill_default_tco2e_per_t"], ef)
     supply_qty = np.where((s.direction == "output").to_numpy(), qty, 0.0)
     demand_qty = np.where((s.direction == "input").to_numpy(), qty, 0.0)
-    sol = solve_lp(cand.arcs, supply_qty, demand_qty, is_utility, objective, network.parameters, ef)
+    if method == "full":
+        cand = build_candidates(network, cat, distances)
+        sol = solve_lp(cand.arcs, supply_qty, demand_qty, is_utility, objective, network.parameters, ef)
+    elif method == "colgen":
+        cand, sol, _ = solve_by_column_generation(network, cat, objective, supply_qty, demand_qty, is_utility, ef,
+                                                  distances, k_nearest)
+        cand = _with_exclusions(network, cat, distances, cand)
+    else:
+        raise ValueError("method must be 'colgen' or 'full'")
     matches = _matches(network, cand, sol, ef, cat)
     unmatched = _unmatched_supply(network, cand, matches)
     unmet = _unmet_demand(network, matches)
     kpis = _kpis(network, matches, unmatched)
     return MatchResult(matches, unmatched, unmet, kpis, sol.status, sol.solver, objective, dict(network.parameters), cand)
+
+
+def _with_exclusions(network: Network, cat: Catalogue, distances, cand: Candidates) -> Candidates:
+    """Enumerate every pair of the supplies left without any arc, so their reasons are exact."""
+    supplies = np.zeros(len(network.streams), dtype=bool)
+    supplies[network.supplies.index.to_numpy()] = True
+    supplies[np.unique(cand.arcs.supply.to_numpy())] = False
+    if not supplies.any():
+        return cand
+    full = build_candidates(network, cat, distances, supply_mask=supplies)
+    excluded = pd.concat([cand.excluded, full.excluded], ignore_index=True).drop_duplicates(["supply", "demand", "rule_id"])
+    return Candidates(cand.arcs, excluded, cand.compatible_supplies | full.compatible_supplies)
 
 
 def _matches(network: Network, cand: Candidates, sol: Solution, ef: np.ndarray, cat: Catalogue) -> pd.DataFrame:

@@ -36,9 +36,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from ortools.graph.python import min_cost_flow
-from ortools.linear_solver import pywraplp
+from ortools.linear_solver.python import model_builder_helper as mbh
+import scipy.sparse as sp
 
 OBJECTIVES = ("lexicographic", "vnd", "co2e")
+#: GLOP parameters (text format); benchmarks/bench_matching.py compares settings.
+GLOP_PARAMETERS = ""
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,9 @@ class Solution:
     solver: str
     objective: str
     objective_values: dict[str, float]
+    supply_rows: np.ndarray | None = None  # stream rows of the supply constraints, in row order
+    demand_rows: np.ndarray | None = None
+    duals: dict[str, np.ndarray] | None = None  # "stage1" and "final" row duals (GLOP convention)
 
     @property
     def optimal(self) -> bool:
@@ -73,54 +79,87 @@ def _cost_vector(arcs: pd.DataFrame, objective: str, params: dict[str, float], e
     raise ValueError(f"unknown objective {objective!r}")
 
 
-def solve_lp(arcs: pd.DataFrame, supply_qty: np.ndarray, demand_qty: np.ndarray, supply_is_utility: np.ndarray,
-             objective: str = "lexicographic", params: dict[str, float] | None = None,
-             ef_landfill: np.ndarray | None = None) -> Solution:
-    """Solve with GLOP. ``supply_qty``/``demand_qty`` are indexed by stream row."""
+def _solve_sparse(objective: np.ndarray, maximize: bool, ub: np.ndarray, matrix: sp.csr_matrix,
+                  row_lb: np.ndarray, row_ub: np.ndarray) -> tuple[str, np.ndarray, float, np.ndarray]:
+    """One GLOP solve of ``opt objective·x  s.t. row_lb ≤ A x ≤ row_ub, 0 ≤ x ≤ ub`` (vectorised build).
+
+    Returns status, primal values, objective value and row duals (reduced cost of a
+    column = objective − Aᵀ·duals, GLOP's convention).
+    """
+    model = mbh.ModelBuilderHelper()
+    model.fill_model_from_sparse_data(np.zeros(len(ub)), ub, objective, row_lb, row_ub, matrix)
+    model.set_maximize(maximize)
+    solver = mbh.ModelSolverHelper("glop")
+    if GLOP_PARAMETERS:
+        solver.set_solver_specific_parameters(GLOP_PARAMETERS)
+    solver.solve(model)
+    status = solver.status()
+    if status != mbh.SolveStatus.OPTIMAL:
+        return str(status).rsplit(".", 1)[-1], np.zeros(len(ub)), float("nan"), np.zeros(len(row_ub))
+    return ("OPTIMAL", np.asarray(solver.variable_values(), dtype=float), solver.objective_value(),
+            np.asarray(solver.dual_values(), dtype=float))
+
+
+def lp_matrix(arcs: pd.DataFrame, supply_qty: np.ndarray, demand_qty: np.ndarray):
+    """Bounds and the sparse constraint matrix: one row per supply used, then one per demand used."""
     n = len(arcs)
-    if n == 0:
-        return Solution(np.zeros(0), "OPTIMAL", "GLOP", objective, {"diverted": 0.0, "tkm": 0.0})
-    solver = pywraplp.Solver.CreateSolver("GLOP")
     sup = arcs.supply.to_numpy()
     dem = arcs.demand.to_numpy()
     yld = arcs["yield"].to_numpy(dtype=float)
     ub = np.minimum(supply_qty[sup], demand_qty[dem] / yld)
-    x = [solver.NumVar(0.0, float(u), "") for u in ub]
-    for s_row, idx in pd.Series(np.arange(n)).groupby(sup):
-        solver.Add(solver.Sum([x[k] for k in idx]) <= float(supply_qty[s_row]))
-    for d_row, idx in pd.Series(np.arange(n)).groupby(dem):
-        solver.Add(solver.Sum([float(yld[k]) * x[k] for k in idx]) <= float(demand_qty[d_row]))
+    sup_rows, sup_pos = np.unique(sup, return_inverse=True)
+    dem_rows, dem_pos = np.unique(dem, return_inverse=True)
+    cols = np.arange(n)
+    a_sup = sp.csr_matrix((np.ones(n), (sup_pos, cols)), shape=(len(sup_rows), n))
+    a_dem = sp.csr_matrix((yld, (dem_pos, cols)), shape=(len(dem_rows), n))
+    matrix = sp.vstack([a_sup, a_dem]).tocsr()
+    row_ub = np.concatenate([supply_qty[sup_rows], demand_qty[dem_rows]])
+    row_lb = np.full(len(row_ub), -np.inf)
+    return ub, matrix, row_lb, row_ub, sup_rows, dem_rows
+
+
+def solve_lp(arcs: pd.DataFrame, supply_qty: np.ndarray, demand_qty: np.ndarray, supply_is_utility: np.ndarray,
+             objective: str = "lexicographic", params: dict[str, float] | None = None,
+             ef_landfill: np.ndarray | None = None, stage1_value: float | None = None) -> Solution:
+    """Solve with GLOP. ``supply_qty``/``demand_qty`` are indexed by stream row.
+
+    The constraint matrix is assembled as a scipy CSR matrix and handed to OR-Tools in
+    one call, so building costs O(arcs) numpy work rather than Python objects per term.
+    """
+    n = len(arcs)
+    if n == 0:
+        return Solution(np.zeros(0), "OPTIMAL", "GLOP", objective, {"diverted": 0.0, "tkm": 0.0, "diverted_stage1": 0.0})
+    ub, matrix, row_lb, row_ub, sup_rows, dem_rows = lp_matrix(arcs, supply_qty, demand_qty)
     weights = arc_weights(arcs, supply_is_utility)
     tkm = arcs.mass_t_per_unit.to_numpy(dtype=float) * arcs.distance_km.to_numpy(dtype=float)
     values: dict[str, float] = {}
+    duals: dict[str, np.ndarray] = {}
     if objective == "lexicographic":
-        solver.Maximize(solver.Sum([float(w) * v for w, v in zip(weights, x, strict=True)]))
-        status = solver.Solve()
-        if status != pywraplp.Solver.OPTIMAL:
-            return Solution(np.zeros(n), _status_name(status), "GLOP", objective, {})
-        best = solver.Objective().Value()
-        values["diverted"] = best
-        solver.Add(solver.Sum([float(w) * v for w, v in zip(weights, x, strict=True)]) >= best * (1 - 1e-9) - 1e-9)
-        solver.Minimize(solver.Sum([float(c) * v for c, v in zip(tkm, x, strict=True)]))
+        if stage1_value is None:
+            status, _, best, y1 = _solve_sparse(weights, True, ub, matrix, row_lb, row_ub)
+            if status != "OPTIMAL":
+                return Solution(np.zeros(n), status, "GLOP", objective, {})
+            duals["stage1"] = y1
+        else:
+            best = stage1_value
+        values["diverted_stage1"] = best
+        matrix = sp.vstack([matrix, sp.csr_matrix(weights)]).tocsr()
+        row_lb = np.append(row_lb, best * (1 - 1e-9) - 1e-9)
+        row_ub = np.append(row_ub, np.inf)
+        cost, maximize = tkm, False
     else:
-        cost = _cost_vector(arcs, objective, params or {}, ef_landfill if ef_landfill is not None else np.zeros(len(supply_qty)))
-        solver.Minimize(solver.Sum([float(c) * v for c, v in zip(cost, x, strict=True)]))
-    status = solver.Solve()
-    if status != pywraplp.Solver.OPTIMAL:
-        return Solution(np.zeros(n), _status_name(status), "GLOP", objective, values)
-    flow = np.clip(np.array([v.solution_value() for v in x]), 0, None)
+        ef = ef_landfill if ef_landfill is not None else np.zeros(len(supply_qty))
+        cost, maximize = _cost_vector(arcs, objective, params or {}, ef), False
+    status, flow, obj, y2 = _solve_sparse(cost, maximize, ub, matrix, row_lb, row_ub)
+    if status != "OPTIMAL":
+        return Solution(np.zeros(n), status, "GLOP", objective, values)
+    duals["final"] = y2
+    flow = np.clip(flow, 0, ub)
     flow[flow < 1e-9] = 0.0
     values["tkm"] = float(tkm @ flow)
     values["diverted"] = float(weights @ flow)
-    values["objective"] = solver.Objective().Value()
-    return Solution(flow, "OPTIMAL", "GLOP", objective, values)
-
-
-def _status_name(status: int) -> str:
-    names = {pywraplp.Solver.INFEASIBLE: "INFEASIBLE", pywraplp.Solver.UNBOUNDED: "UNBOUNDED",
-             pywraplp.Solver.ABNORMAL: "ABNORMAL", pywraplp.Solver.FEASIBLE: "FEASIBLE_NOT_PROVEN_OPTIMAL",
-             pywraplp.Solver.NOT_SOLVED: "NOT_SOLVED"}
-    return names.get(status, f"STATUS_{status}")
+    values["objective"] = obj
+    return Solution(flow, "OPTIMAL", "GLOP", objective, values, sup_rows, dem_rows, duals)
 
 
 @dataclass(frozen=True)

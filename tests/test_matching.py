@@ -212,3 +212,28 @@ def test_explanations_in_both_languages():
     assert "3.600.000 đ" in m.explanation_vi               # 100 t × 12 km × 3 000 VND
     assert m.explanation_en.startswith("100 t/yr of")
     assert "3,600,000 VND" in m.explanation_en
+
+
+# ------------------------------------------------------------------ column generation vs full graph
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_column_generation_equals_full_enumeration(seed):
+    from symbiosis.synthetic import synthetic_tables
+
+    rng = np.random.default_rng(seed)
+    n_firms = int(rng.integers(5, 40))
+    tables = synthetic_tables(n_firms, int(rng.integers(20, 160)), seed=seed)
+    net = build_network(tables)
+    objective = ["lexicographic", "vnd", "co2e"][seed % 3]
+    full = run_matching(net, objective, method="full")
+    sparse = run_matching(net, objective, method="colgen", k_nearest=1 + seed % 3)
+    assert full.optimal and sparse.optimal
+    f, s = full.kpis.set_index("park_id").loc["TOTAL"], sparse.kpis.set_index("park_id").loc["TOTAL"]
+    if objective == "lexicographic":
+        assert s.diverted_t == pytest.approx(f.diverted_t, rel=1e-7, abs=1e-6)
+        assert s.tkm == pytest.approx(f.tkm, rel=1e-6, abs=1e-4)
+    elif objective == "vnd":
+        assert s.vnd_saved == pytest.approx(f.vnd_saved, rel=1e-7, abs=1.0)
+    else:
+        assert s.co2e_avoided_t == pytest.approx(f.co2e_avoided_t, rel=1e-7, abs=1e-6)
