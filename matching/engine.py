@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,7 @@ class MatchResult:
     objective: str
     parameters: dict[str, float] = field(default_factory=dict)
     candidates: Candidates | None = None
+    bound_changes: pd.DataFrame | None = None  # matches that differ when quantities sit at their min/max
 
     @property
     def optimal(self) -> bool:
@@ -40,12 +41,17 @@ class MatchResult:
 
 
 def run_matching(network: Network, objective: str = "lexicographic", catalogue: Catalogue | None = None,
-                 distances: pd.DataFrame | None = None, method: str = "colgen", k_nearest: int = 8) -> MatchResult:
+                 distances: pd.DataFrame | None = None, method: str = "colgen", k_nearest: int = 8,
+                 bounds: bool = True) -> MatchResult:
     """Propose the optimal set of exchanges for ``network``.
 
     ``method="colgen"`` (default) solves exactly by column generation from each
     stream's ``k_nearest`` partners (:mod:`matching.colgen`); ``method="full"``
     enumerates every feasible arc first. Both give the same optimum.
+
+    Streams with ``quantity_min``/``quantity_max`` are solved on the expected value;
+    with ``bounds=True`` the problem is re-solved with every uncertain stream at its
+    minimum and at its maximum, and ``bound_changes`` lists the matches that differ.
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}")
@@ -70,7 +76,33 @@ def run_matching(network: Network, objective: str = "lexicographic", catalogue: 
     unmatched = _unmatched_supply(network, cand, matches)
     unmet = _unmet_demand(network, matches)
     kpis = _kpis(network, matches, unmatched)
-    return MatchResult(matches, unmatched, unmet, kpis, sol.status, sol.solver, objective, dict(network.parameters), cand)
+    result = MatchResult(matches, unmatched, unmet, kpis, sol.status, sol.solver, objective,
+                         dict(network.parameters), cand)
+    uncertain = s.quantity_per_year_min.notna() | s.quantity_per_year_max.notna()
+    if bounds and uncertain.any() and result.optimal:
+        result.bound_changes = _bound_changes(network, result, objective, cat, distances, method, k_nearest)
+    return result
+
+
+def _at(network: Network, which: str) -> Network:
+    s = network.streams.copy()
+    s["quantity_per_year"] = s[f"quantity_per_year_{which}"].fillna(s.quantity_per_year)
+    return replace(network, streams=s)
+
+
+def _bound_changes(network, result, objective, cat, distances, method, k_nearest) -> pd.DataFrame:
+    """Matches whose quantity differs (by > 1 % or appears/disappears) at the min or max quantities."""
+    key = ["supply_stream_id", "demand_stream_id"]
+    table = result.matches[key + ["quantity"]].rename(columns={"quantity": "quantity_expected"})
+    for which in ("min", "max"):
+        other = run_matching(_at(network, which), objective, cat, distances, method, k_nearest, bounds=False)
+        table = table.merge(other.matches[key + ["quantity"]].rename(columns={"quantity": f"quantity_at_{which}"}),
+                            on=key, how="outer")
+    table = table.fillna(0.0)
+    ref = np.maximum(table.quantity_expected, 1e-9)
+    changed = ((table.quantity_at_min - table.quantity_expected).abs() > 0.01 * ref) | \
+              ((table.quantity_at_max - table.quantity_expected).abs() > 0.01 * ref)
+    return table[changed].sort_values(key).reset_index(drop=True)
 
 
 def _with_exclusions(network: Network, cat: Catalogue, distances, cand: Candidates) -> Candidates:
@@ -118,6 +150,11 @@ def _matches(network: Network, cand: Candidates, sol: Solution, ef: np.ndarray, 
                                  np.where(s.hazard_mark_effective.to_numpy()[sup] == "KS", "hazard_test_passed", "free")),
     })
     out["vnd_saved"] = out.disposal_cost_avoided_vnd - out.transport_cost_vnd
+    out["virgin_material_id"] = out.demand_material_id
+    out["virgin_avoided"] = out.quantity_received
+    nb_firm, nb_km = _next_best(s, cand.arcs, sup, dem)
+    out["next_best_receiver_firm_id"] = nb_firm
+    out["next_best_distance_km"] = nb_km
     rules = cat.rules
     names = cat.materials.name_vi
     for lang in ("vi", "en"):
@@ -125,13 +162,37 @@ def _matches(network: Network, cand: Candidates, sol: Solution, ef: np.ndarray, 
     return out.sort_values(["supply_stream_id", "demand_stream_id"]).reset_index(drop=True)
 
 
+def _next_best(s: pd.DataFrame, arcs: pd.DataFrame, sup: np.ndarray, dem: np.ndarray) -> tuple[list, list]:
+    """For each chosen (supply, demand), the nearest *other* receiver firm the supply could reach."""
+    firms = s.firm_id.to_numpy()
+    by_supply = {k: g for k, g in arcs.groupby("supply")}
+    out_firm, out_km = [], []
+    for i, j in zip(sup, dem, strict=True):
+        g = by_supply.get(i)
+        if g is not None:
+            g = g[firms[g.demand.to_numpy()] != firms[j]]
+        if g is None or g.empty:
+            out_firm.append(None)
+            out_km.append(np.nan)
+        else:
+            best = g.distance_km.idxmin()
+            out_firm.append(firms[g.at[best, "demand"]])
+            out_km.append(float(g.at[best, "distance_km"]))
+    return out_firm, out_km
+
+
 def _explain(m, lang: str, cat: Catalogue) -> str:
-    """One sentence per match: what, who to whom, how far, which rule and source, each cost term."""
+    """One sentence per match: what, who to whom, how far, which rule and source, each cost term,
+    and the alternatives (disposal, the next-best partner)."""
     name = cat.materials.at[m.material_id, "name_vi" if lang == "vi" else "name_en"]
-    return t("explain.match", lang, quantity=fmt_number(m.quantity, lang, 1), unit=m.unit, material=name,
+    text = t("explain.match", lang, quantity=fmt_number(m.quantity, lang, 1), unit=m.unit, material=name,
              supplier=m.supplier_firm_id, receiver=m.receiver_firm_id, km=fmt_number(m.distance_km, lang, 1),
              rule=m.rule_id, source=cat.rules.at[m.rule_id, "source"][:120],
              transport=fmt_number(m.transport_cost_vnd, lang, 0), fee=fmt_number(m.disposal_cost_avoided_vnd, lang, 0))
+    if m.next_best_receiver_firm_id is None:
+        return text + " " + t("explain.no_alternative", lang)
+    return text + " " + t("explain.next_best", lang, firm=m.next_best_receiver_firm_id,
+                          km=fmt_number(m.next_best_distance_km, lang, 1))
 
 
 def _unmatched_supply(network: Network, cand: Candidates, matches: pd.DataFrame) -> pd.DataFrame:

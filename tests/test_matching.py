@@ -237,3 +237,50 @@ def test_column_generation_equals_full_enumeration(seed):
         assert s.vnd_saved == pytest.approx(f.vnd_saved, rel=1e-7, abs=1.0)
     else:
         assert s.co2e_avoided_t == pytest.approx(f.co2e_avoided_t, rel=1e-7, abs=1e-6)
+
+
+def test_why_not_matched_answers_concretely(store):
+    from matching.explain import explain_stream
+
+    assert services.import_path(VALID, store).ok
+    net = build_network(store.read_all())
+    result = run_matching(net)
+    too_far = explain_stream(result, net, "S010", "en")
+    assert "too far" in too_far and "Nearest compatible receiver: F003" in too_far
+    assert "không có doanh nghiệp nào cần" in explain_stream(result, net, "S012", "vi")   # waste heat: no taker
+    sent = explain_stream(result, net, "S008", "en")
+    assert sent.startswith("Sends 0.8 t/yr to F006")
+    assert "Receives" in explain_stream(result, net, "S007", "en")
+    m = result.matches.set_index("supply_stream_id").loc["S001"]
+    assert m.virgin_material_id == "unfired_brick_raw_material" and m.virgin_avoided == pytest.approx(m.quantity_received)
+
+
+def test_uncertain_quantities_report_changes_at_bounds():
+    dlat = 1.0 / KM_PER_DEG_LAT
+    tables = _tables(
+        [{"firm_id": "A", "name": "A", "lat": 20.9, "lon": 106.0},
+         {"firm_id": "B", "name": "B", "lat": 20.9 + 2 * dlat, "lon": 106.0},
+         {"firm_id": "C", "name": "C", "lat": 20.9 + 9 * dlat, "lon": 106.0}],
+        [{"stream_id": "s", "firm_id": "A", "direction": "output", "material_id": "brewers_spent_grain",
+          "quantity": 100.0, "quantity_min": 60.0, "quantity_max": 150.0},
+         {"stream_id": "near", "firm_id": "B", "direction": "input", "material_id": "animal_feed", "quantity": 80.0},
+         {"stream_id": "far", "firm_id": "C", "direction": "input", "material_id": "animal_feed", "quantity": 80.0}])
+    result = run_matching(build_network(tables))
+    m = result.matches.set_index("demand_stream_id").quantity
+    assert m["near"] == pytest.approx(80) and m["far"] == pytest.approx(20)   # expected value: 100 t
+    changes = result.bound_changes.set_index("demand_stream_id")
+    assert changes.at["far", "quantity_at_min"] == pytest.approx(0)          # 60 t all go to the near firm
+    assert changes.at["far", "quantity_at_max"] == pytest.approx(70)         # 150 t: the far one takes 70
+    assert changes.at["near", "quantity_at_min"] == pytest.approx(60)
+
+
+def test_networkx_view(store):
+    from matching.graph import to_networkx
+
+    assert services.import_path(VALID, store).ok
+    net = build_network(store.read_all())
+    result = run_matching(net)
+    g = to_networkx(result, net)
+    assert g.number_of_nodes() == 7 and g.number_of_edges() == 5
+    assert g.has_edge("F004", "F005")
+    assert g.nodes["F001"]["park_id"] == "TEST-A"
