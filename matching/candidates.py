@@ -92,6 +92,24 @@ def distance_override(pairs: pd.DataFrame | None) -> dict[tuple[str, str], float
     return out
 
 
+def _apply_overrides(i, j, road, sup, dem, firm, park, overrides):
+    """Use the user's road distances: replace them on generated pairs and add the pairs the
+    spatial query could not see (a road table may bring two far-apart points within reach)."""
+    pairs = pd.DataFrame({"i": i, "j": j, "road": road})
+    s_df = pd.DataFrame({"i": sup, "firm_s": firm[sup], "park_s": park[sup]})
+    d_df = pd.DataFrame({"j": dem, "firm_d": firm[dem], "park_d": park[dem]})
+    table = pd.DataFrame([(a, b, d) for (a, b), d in overrides.items()], columns=["a", "b", "km"])
+    found = []
+    for left, right in (("firm_s", "firm_d"), ("park_s", "park_d")):
+        hit = s_df.merge(table, left_on=left, right_on="a").merge(d_df, left_on="b", right_on=right)
+        found.append(hit[["i", "j", "km"]].assign(priority=0 if left == "firm_s" else 1))
+    explicit = pd.concat(found).sort_values("priority").drop_duplicates(["i", "j"])
+    merged = pairs.merge(explicit[["i", "j", "km"]], on=["i", "j"], how="outer")
+    merged["road"] = merged.km.where(merged.km.notna(), merged.road)
+    return (merged.i.to_numpy(dtype=np.int64), merged.j.to_numpy(dtype=np.int64),
+            merged.road.to_numpy(dtype=float))
+
+
 def _nearest_pairs(sup_xyz: np.ndarray, tree_d: cKDTree, dem_xyz: np.ndarray, k: int,
                    chord: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Union of each supply's k nearest demands and each demand's k nearest supplies within ``chord``."""
@@ -175,8 +193,6 @@ def build_candidates(network: Network, catalogue: Catalogue | None = None,
             trees[rule["demand_material_id"]] = cKDTree(xyz[dem])
         tree_d = trees[rule["demand_material_id"]]
         radius = float(np.max(limit[sup])) / circuity
-        if overrides:
-            radius = max(radius, max(overrides.values()))
         if not np.isfinite(radius) or radius <= 0:
             radius = 0.0
         chord = great_circle_to_chord(radius) + 1e-9
@@ -185,16 +201,13 @@ def build_candidates(network: Network, catalogue: Catalogue | None = None,
             pi, pj, pv = pairs["i"], pairs["j"], pairs["v"]
         else:
             pi, pj, pv = _nearest_pairs(xyz[sup], tree_d, xyz[dem], k_nearest, chord)
-        if len(pi) == 0:
-            continue
         i = sup[pi]
         j = dem[pj]
         road = chord_to_great_circle(pv) * circuity
         if overrides:
-            for k, (a, b) in enumerate(zip(firm[i], firm[j], strict=True)):
-                key = (a, b) if (a, b) in overrides else (park[i[k]], park[j[k]])
-                if key in overrides:
-                    road[k] = overrides[key]
+            i, j, road = _apply_overrides(i, j, road, sup, dem, firm, park, overrides)
+        if len(i) == 0:
+            continue
         keep = firm[i] != firm[j]
         i, j, road = i[keep], j[keep], road[keep]
         # legal gate

@@ -34,6 +34,7 @@ class MatchResult:
     parameters: dict[str, float] = field(default_factory=dict)
     candidates: Candidates | None = None
     bound_changes: pd.DataFrame | None = None  # matches that differ when quantities sit at their min/max
+    run_id: int | None = None  # set when saved in the store
 
     @property
     def optimal(self) -> bool:

@@ -103,10 +103,11 @@ def export(path: Path) -> None:
 
 @app.command()
 def match(out: Annotated[Path, typer.Option("--out", help="Folder for CSV, xlsx and JSON results")] = Path("ket_qua"),
-          objective: Annotated[str, typer.Option(help="lexicographic | vnd | co2e")] = "lexicographic") -> None:
-    """Propose the optimal exchanges for the stored data and write the results."""
+          objective: Annotated[str, typer.Option(help="lexicographic | vnd | co2e")] = "lexicographic",
+          distances: Annotated[Path | None, typer.Option(help="CSV from_id,to_id,distance_km (road km, firm or park ids)")] = None) -> None:
+    """Propose the optimal exchanges for the stored data, save them and write the results."""
     store = open_store(state.db)
-    result = services.run_match(store, objective)
+    result = services.run_match(store, objective, services.read_distances(distances) if distances else None)
     if not result.optimal:
         err_console.print(f"[red]{t('cli.not_optimal', state.lang, status=result.status)}[/]")
         raise typer.Exit(2)
@@ -117,6 +118,19 @@ def match(out: Annotated[Path, typer.Option("--out", help="Folder for CSV, xlsx 
                     share=fmt_number(100 * total.share_diverted, state.lang, 1),
                     tkm=fmt_number(total.tkm, state.lang, 0), vnd=fmt_number(total.vnd_saved, state.lang, 0),
                     co2=fmt_number(total.co2e_avoided_t, state.lang, 1), out=out))
+
+
+@app.command()
+def why(stream_id: str,
+        objective: Annotated[str, typer.Option(help="lexicographic | vnd | co2e")] = "lexicographic") -> None:
+    """Explain what happens to one stream: where it goes, or why it is not matched."""
+    from matching.engine import run_matching
+    from matching.explain import explain_stream
+    from symbiosis.network import build_network
+
+    store = open_store(state.db)
+    network = build_network(store.read_all())
+    console.print(explain_stream(run_matching(network, objective), network, stream_id, state.lang))
 
 
 @app.command()

@@ -78,12 +78,26 @@ def write_template(path: str | Path, lang: str = "vi") -> Path:
     return write_workbook(empty, path, lang=lang)
 
 
-def run_match(store: Store, objective: str = "lexicographic"):
-    """Solve the stored network; returns a :class:`matching.engine.MatchResult`."""
+def read_distances(path: str | Path) -> pd.DataFrame:
+    """A road-distance table (CSV: from_id, to_id, distance_km — firm or park ids)."""
+    frame = pd.read_csv(path, dtype={"from_id": str, "to_id": str}, encoding="utf-8-sig")
+    missing = {"from_id", "to_id", "distance_km"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"{path}: missing columns {sorted(missing)}")
+    frame["distance_km"] = frame.distance_km.astype(float)
+    return frame
+
+
+def run_match(store: Store, objective: str = "lexicographic", distances: pd.DataFrame | None = None,
+              save: bool = True):
+    """Solve the stored network (and save the result with its parameters); returns a MatchResult."""
     from matching.engine import run_matching  # the engine is optional for data-only use
     from symbiosis.network import build_network
 
-    return run_matching(build_network(store.read_all()), objective=objective)
+    result = run_matching(build_network(store.read_all()), objective=objective, distances=distances)
+    if save and result.optimal:
+        result.run_id = store.save_run(result)
+    return result
 
 
 def write_match_result(result, folder: str | Path) -> list[Path]:
@@ -94,6 +108,8 @@ def write_match_result(result, folder: str | Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     tables = {"matches": result.matches, "unmatched_supply": result.unmatched_supply,
               "unmet_demand": result.unmet_demand, "kpis": result.kpis}
+    if result.bound_changes is not None:
+        tables["bound_changes"] = result.bound_changes
     written = []
     for name, frame in tables.items():
         path = folder / f"{name}.csv"

@@ -68,3 +68,23 @@ def test_match_writes_results(tmp_path):
     assert summary["parameters"]["circuity_factor"] == 1.3
     for name in ("matches.csv", "unmatched_supply.csv", "unmet_demand.csv", "kpis.csv", "ket_qua.xlsx"):
         assert (out / name).exists()
+
+
+def test_match_run_is_saved_with_parameters_and_why(tmp_path):
+    from symbiosis.store import open_store
+
+    db = _db(tmp_path)
+    runner.invoke(app, [*db, "import", str(VALID)])
+    distances = tmp_path / "road.csv"
+    distances.write_text("from_id,to_id,distance_km\nTEST-B,TEST-C,2.5\n", encoding="utf-8")
+    result = runner.invoke(app, [*db, "match", "--out", str(tmp_path / "kq"), "--distances", str(distances)])
+    assert result.exit_code == 0, result.output
+    store = open_store(db[1])
+    meta, links = store.read_run()
+    assert meta["status"] == "OPTIMAL" and meta["parameters"]["landfill_fee_vnd_per_t"] == 1_200_000
+    assert meta["kpis"][0]["park_id"] == "TOTAL"
+    # the road table puts the brewery 2.5 km from the steel mill: treated water now fits in a pipe
+    water = links[links.supply_stream_id == "S010"]
+    assert list(water.demand_stream_id) == ["S011"] and water.distance_km.iloc[0] == 2.5
+    why = runner.invoke(app, [*db, "--lang", "en", "why", "S012"])
+    assert "no firm needs a material" in why.output

@@ -6,6 +6,7 @@ URL — e.g. PostgreSQL — can be given through ``SYMBIOSIS_DB_URL``.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from sqlalchemy.engine import Connection, make_url
 
 from symbiosis import schema
 from symbiosis.settings import get_settings
-from symbiosis.store.models import TABLES, ImportLog
+from symbiosis.store.models import TABLES, ImportLog, MatchLink, MatchRun
 
 _HERE = Path(__file__).resolve().parent
 
@@ -150,6 +151,36 @@ class Store:
                 rec["_key"] = rec.pop(key)
             conn.execute(stmt, payload)
         return TableChange(added=len(added), changed=len(changed), unchanged=int(same.sum()))
+
+
+    def save_run(self, result) -> int:
+        """Save a match result (links, KPIs, the parameters used); returns the run id."""
+        links = result.matches[[c.name for c in MatchLink.__table__.columns if c.name != "run_id"]]
+        with self.engine.begin() as conn:
+            run_id = conn.execute(insert(MatchRun.__table__).values(
+                objective=result.objective, status=result.status, solver=result.solver,
+                parameters_json=json.dumps(result.parameters, sort_keys=True),
+                kpis_json=result.kpis.to_json(orient="records", force_ascii=False), links=len(links),
+            )).inserted_primary_key[0]
+            if len(links):
+                conn.execute(insert(MatchLink.__table__), [{**r, "run_id": run_id} for r in _records(links)])
+        return int(run_id)
+
+    def read_run(self, run_id: int | None = None) -> tuple[dict, pd.DataFrame]:
+        """A saved run (the latest if ``run_id`` is None): its metadata and its links."""
+        runs, links = MatchRun.__table__, MatchLink.__table__
+        with self.engine.connect() as conn:
+            stmt = select(runs).order_by(runs.c.run_id.desc()).limit(1) if run_id is None else \
+                select(runs).where(runs.c.run_id == run_id)
+            meta = conn.execute(stmt).mappings().first()
+            if meta is None:
+                raise KeyError(run_id)
+            rows = conn.execute(select(links).where(links.c.run_id == meta["run_id"])
+                                .order_by(links.c.supply_stream_id, links.c.demand_stream_id)).mappings().all()
+        meta = dict(meta)
+        meta["parameters"] = json.loads(meta.pop("parameters_json"))
+        meta["kpis"] = json.loads(meta.pop("kpis_json"))
+        return meta, pd.DataFrame(rows, columns=[c.name for c in links.columns])
 
 
 def open_store(url: str | None = None, migrate_schema: bool = True) -> Store:

@@ -79,5 +79,38 @@ class ImportLog(Base):
     unchanged: Mapped[int] = mapped_column(Integer)
 
 
+class MatchRun(Base):
+    __tablename__ = "match_runs"
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.current_timestamp())
+    objective: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32))
+    solver: Mapped[str] = mapped_column(String(32))
+    parameters_json: Mapped[str] = mapped_column(Text)
+    kpis_json: Mapped[str] = mapped_column(Text)
+    links: Mapped[int] = mapped_column(Integer)
+
+
+class MatchLink(Base):
+    __tablename__ = "match_links"
+    run_id: Mapped[int] = mapped_column(ForeignKey("match_runs.run_id", ondelete="CASCADE"), primary_key=True)
+    supply_stream_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    demand_stream_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    supplier_firm_id: Mapped[str] = mapped_column(String(64))
+    receiver_firm_id: Mapped[str] = mapped_column(String(64))
+    material_id: Mapped[str] = mapped_column(String(64))
+    rule_id: Mapped[str] = mapped_column(String(16))
+    quantity: Mapped[float] = mapped_column(Float)
+    quantity_received: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(8))
+    distance_km: Mapped[float] = mapped_column(Float)
+    transport_cost_vnd: Mapped[float] = mapped_column(Float)
+    landfill_avoided_t: Mapped[float] = mapped_column(Float)
+    co2e_avoided_t: Mapped[float] = mapped_column(Float)
+    legal_status: Mapped[str] = mapped_column(String(32))
+    explanation_vi: Mapped[str | None] = mapped_column(Text)
+    explanation_en: Mapped[str | None] = mapped_column(Text)
+
+
 #: Component name → ORM class, in dependency order.
 TABLES = {"parks": Park, "firms": Firm, "streams": Stream, "parameters": Parameter}
