@@ -4,16 +4,22 @@ with ``--write``, updates docs/benchmarks.md.
 
     python benchmarks/bench_matching.py [--scales park,province] [--write]
 
-Stages timed: build engine input → candidates → solve (GLOP LP, lexicographic) → KPIs.
-Side by side on the same candidate graph with every yield set to 1 (a pure network):
-OR-Tools SimpleMinCostFlow vs networkx network_simplex (objective must agree), and a
-greedy nearest-partner baseline (diverted-tonnage gap).
+Stages timed: build engine input → candidates + exact solve (column generation, GLOP,
+lexicographic) → KPIs; then a re-solve after doubling the landfill fee. Side by side
+on the final arc set with every yield set to 1 (a pure network): OR-Tools
+SimpleMinCostFlow vs networkx network_simplex (the objectives must agree), and a
+greedy nearest-partner baseline (diverted-tonnage gap). Each scale runs in its own
+process so that peak memory is per scale.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import platform
+import subprocess
+import sys
+from dataclasses import replace
 import resource
 import time
 from pathlib import Path
@@ -22,13 +28,13 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from matching.candidates import build_candidates
+from matching.colgen import solve_by_column_generation
 from matching.engine import _kpis, _matches, _unmatched_supply
-from matching.optimise import integer_network, solve_lp, solve_min_cost_flow
+from matching.optimise import integer_network, solve_min_cost_flow
 from symbiosis import schema
 from symbiosis.catalogue import load_catalogue
 from symbiosis.network import build_network
-from symbiosis.synthetic import synthetic_tables
+from symbiosis.synthetic import HUNG_YEN_BOX, synthetic_tables
 
 SCALES = {"park": (60, 300), "province": (3000, 15000), "national": (40000, 200000)}
 
@@ -50,56 +56,78 @@ def greedy(arcs: pd.DataFrame, sup_q: np.ndarray, dem_q: np.ndarray) -> float:
 
 def run(scale: str) -> dict:
     n_firms, n_streams = SCALES[scale]
-    tables = synthetic_tables(n_firms, n_streams)
+    box = ((8.6, 23.3), (102.2, 109.4)) if scale == "national" else HUNG_YEN_BOX
+    tables = synthetic_tables(n_firms, n_streams, box=box)
     cat = load_catalogue()
     t0 = time.perf_counter()
     net = build_network(tables, cat)
     t1 = time.perf_counter()
-    cand = build_candidates(net, cat)
-    t2 = time.perf_counter()
     s = net.streams
     qty = s.quantity_per_year.to_numpy(dtype=float)
     util = (s.kind == "utility").to_numpy()
     sup_q = np.where((s.direction == "output").to_numpy(), qty, 0.0)
     dem_q = np.where((s.direction == "input").to_numpy(), qty, 0.0)
-    sol = solve_lp(cand.arcs, sup_q, dem_q, util)
-    t3 = time.perf_counter()
     ef = np.full(len(s), net.parameters["ef_landfill_default_tco2e_per_t"])
+    cand, sol, stats = solve_by_column_generation(net, cat, "lexicographic", sup_q, dem_q, util, ef)
+    t2 = time.perf_counter()
     matches = _matches(net, cand, sol, ef, cat)
     _kpis(net, matches, _unmatched_supply(net, cand, matches))
-    t4 = time.perf_counter()
+    t3 = time.perf_counter()
+    # re-solve after a parameter change (landfill fee × 2), everything else cached
+    changed = replace(net, parameters={**net.parameters,
+                                       "landfill_fee_vnd_per_t": 2 * net.parameters["landfill_fee_vnd_per_t"]})
+    r0 = time.perf_counter()
+    solve_by_column_generation(changed, cat, "lexicographic", sup_q, dem_q, util, ef)
+    r1 = time.perf_counter()
+    row = {"scale": scale, "firms": n_firms, "streams": n_streams, "status": sol.status,
+           "arcs_start": stats.arcs_start, "arcs_final": stats.arcs_final, "cg_rounds": stats.rounds,
+           "input_s": t1 - t0, "candidates_and_solve_s": t2 - t1, "kpis_s": t3 - t2, "end_to_end_s": t3 - t0,
+           "resolve_after_fee_change_s": r1 - r0}
+    # side by side on the final arc set with all yields 1: OR-Tools min-cost flow vs networkx
     unit_arcs = cand.arcs.assign(**{"yield": 1.0})
     m0 = time.perf_counter()
-    mcf, mcf_cost = solve_min_cost_flow(unit_arcs, sup_q, dem_q, util)
+    _, mcf_cost = solve_min_cost_flow(unit_arcs, sup_q, dem_q, util)
     m1 = time.perf_counter()
-    inet = integer_network(unit_arcs, sup_q, dem_q, util)
-    g = nx.DiGraph()
-    for node, b in enumerate(inet.supplies):
-        g.add_node(node, demand=-int(b))
-    g.add_edges_from((int(a), int(b), {"capacity": int(c), "weight": int(w)})
-                     for a, b, c, w in zip(inet.tails, inet.heads, inet.capacities, inet.costs, strict=True))
-    n0 = time.perf_counter()
-    nx_cost, _ = nx.network_simplex(g)
-    n1 = time.perf_counter()
+    row["ortools_mcf_s"] = m1 - m0
+    if len(unit_arcs) <= 400_000:
+        inet = integer_network(unit_arcs, sup_q, dem_q, util)
+        g = nx.DiGraph()
+        for node, b in enumerate(inet.supplies):
+            g.add_node(node, demand=-int(b))
+        g.add_edges_from((int(a), int(b), {"capacity": int(c), "weight": int(w)})
+                         for a, b, c, w in zip(inet.tails, inet.heads, inet.capacities, inet.costs, strict=True))
+        n0 = time.perf_counter()
+        nx_cost, _ = nx.network_simplex(g)
+        n1 = time.perf_counter()
+        row.update(networkx_s=n1 - n0, nx_over_ortools=(n1 - n0) / max(m1 - m0, 1e-9), same_objective=mcf_cost == nx_cost)
     g0 = time.perf_counter()
     greedy_t = greedy(cand.arcs, sup_q, dem_q)
     g1 = time.perf_counter()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"scale": scale, "firms": n_firms, "streams": n_streams, "arcs": len(cand.arcs),
-            "status": sol.status, "input_s": t1 - t0, "candidates_s": t2 - t1, "solve_s": t3 - t2,
-            "kpis_s": t4 - t3, "end_to_end_s": t4 - t0, "resolve_s": t3 - t2,
-            "ortools_mcf_s": m1 - m0, "networkx_s": n1 - n0, "nx_over_ortools": (n1 - n0) / max(m1 - m0, 1e-9),
-            "same_objective": mcf_cost == nx_cost, "diverted_t": sol.objective_values.get("diverted", 0.0),
-            "greedy_t": greedy_t, "greedy_gap_pct": 100 * (1 - greedy_t / max(sol.objective_values.get("diverted", 1), 1e-9)),
-            "greedy_s": g1 - g0, "peak_rss_mb": peak_mb}
+    diverted = sol.objective_values.get("diverted", 0.0)
+    row.update(diverted_t=diverted, greedy_t=greedy_t, greedy_gap_pct=100 * (1 - greedy_t / max(diverted, 1e-9)),
+               greedy_s=g1 - g0, peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return row
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scales", default="park,province")
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds per scale")
     args = parser.parse_args()
-    rows = [run(s) for s in args.scales.split(",")]
+    if args.one:
+        print(json.dumps(run(args.one)))
+        return
+    rows = []
+    for scale in args.scales.split(","):  # one process per scale, so peak memory is per scale
+        try:
+            out = subprocess.run([sys.executable, __file__, "--one", scale], capture_output=True, text=True,
+                                 timeout=args.timeout, check=True)
+            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        except subprocess.TimeoutExpired:
+            rows.append({"scale": scale, "firms": SCALES[scale][0], "streams": SCALES[scale][1],
+                         "status": f"not finished within {args.timeout} s"})
     table = pd.DataFrame(rows)
     print(table.T.to_string(header=False))
     if args.write:

@@ -20,6 +20,17 @@ from symbiosis.i18n import fmt_number, t
 from symbiosis.network import Network
 
 _EPS = 1e-9
+#: Above this many rule-compatible supply–demand pairs, ``method="auto"`` uses column generation.
+FULL_GRAPH_LIMIT = 200_000
+
+
+def pair_upper_bound(network: Network, cat: Catalogue) -> int:
+    """Rule-compatible supply–demand pairs before any distance pruning (an upper bound on arcs)."""
+    s = network.streams
+    n_out = s[s.direction == "output"].material_id.value_counts()
+    n_in = s[s.direction == "input"].material_id.value_counts()
+    r = cat.rules
+    return int((r.supply_material_id.map(n_out).fillna(0) * r.demand_material_id.map(n_in).fillna(0)).sum())
 
 
 @dataclass
@@ -42,13 +53,14 @@ class MatchResult:
 
 
 def run_matching(network: Network, objective: str = "lexicographic", catalogue: Catalogue | None = None,
-                 distances: pd.DataFrame | None = None, method: str = "colgen", k_nearest: int = 8,
+                 distances: pd.DataFrame | None = None, method: str = "auto", k_nearest: int = 8,
                  bounds: bool = True) -> MatchResult:
     """Propose the optimal set of exchanges for ``network``.
 
-    ``method="colgen"`` (default) solves exactly by column generation from each
-    stream's ``k_nearest`` partners (:mod:`matching.colgen`); ``method="full"``
-    enumerates every feasible arc first. Both give the same optimum.
+    ``method="colgen"`` solves exactly by column generation from each stream's
+    ``k_nearest`` partners (:mod:`matching.colgen`); ``method="full"`` enumerates
+    every feasible arc first. Both give the same optimum; ``"auto"`` (default) picks
+    full enumeration when at most :data:`FULL_GRAPH_LIMIT` supply–demand pairs exist.
 
     Streams with ``quantity_min``/``quantity_max`` are solved on the expected value;
     with ``bounds=True`` the problem is re-solved with every uncertain stream at its
@@ -64,6 +76,8 @@ def run_matching(network: Network, objective: str = "lexicographic", catalogue: 
     ef = np.where(np.isnan(ef), network.parameters["ef_landfill_default_tco2e_per_t"], ef)
     supply_qty = np.where((s.direction == "output").to_numpy(), qty, 0.0)
     demand_qty = np.where((s.direction == "input").to_numpy(), qty, 0.0)
+    if method == "auto":
+        method = "full" if pair_upper_bound(network, cat) <= FULL_GRAPH_LIMIT else "colgen"
     if method == "full":
         cand = build_candidates(network, cat, distances)
         sol = solve_lp(cand.arcs, supply_qty, demand_qty, is_utility, objective, network.parameters, ef)
