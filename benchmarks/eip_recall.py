@@ -63,6 +63,9 @@ Total: {total.recovered} of {total.mappable} mappable links ({total.recovered / 
   (lime mud, red mud, carbide slag, coal gangue, by-product hydrogen and sulphur, bagasse); the
   mapping file lists them as candidate catalogue additions. `no_rule` pairs (e.g. mixed plastic
   scrap → recycled pellets, food residues → animal feed) are candidate exchange rules.
+- Rule R134 (food residues → animal feed) was added to the catalogue *from* the TEDA and Tiexi
+  cases, and R130 (EPS scrap to a recycler) is a generic rule that also covers a Nanhai link, so
+  those links are not independent evidence.
 - Three networks of the package are held out of `shared/benchmarks` as unseen validation cases.
 
 `tests/test_link_recovery.py` asserts floors on these figures.

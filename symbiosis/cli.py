@@ -121,6 +121,25 @@ def match(out: Annotated[Path, typer.Option("--out", help="Folder for CSV, xlsx 
 
 
 @app.command()
+def demo(out: Annotated[Path, typer.Option("--out", help="Folder for the results")] = Path("ket_qua_demo"),
+         firms: Annotated[int | None, typer.Option(help="Regenerate with this many synthetic firms (e.g. 3000)")] = None,
+         seed: Annotated[int | None, typer.Option(help="Random seed of the generator")] = None,
+         replace: Annotated[bool, typer.Option(help="Replace the stored data with the demo")] = False) -> None:
+    """Load the Hưng Yên demo (real parks, synthetic tenants) into an empty store and match it."""
+    store = open_store(state.db)
+    report = services.load_demo(store, firms, seed, replace)
+    if report is None:
+        console.print(t("cli.demo_kept", state.lang))
+    elif not report.ok:
+        _print_issues(report.validation)
+        raise typer.Exit(1)
+    else:
+        n = store.counts()
+        console.print(t("cli.demo_loaded", state.lang, parks=n["parks"], firms=n["firms"], streams=n["streams"]))
+    match(out=out, objective="lexicographic", distances=None)
+
+
+@app.command()
 def why(stream_id: str,
         objective: Annotated[str, typer.Option(help="lexicographic | vnd | co2e")] = "lexicographic") -> None:
     """Explain what happens to one stream: where it goes, or why it is not matched."""

@@ -127,3 +127,21 @@ def write_match_result(result, folder: str | Path) -> list[Path]:
     path.write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
     written.append(path)
     return written
+
+
+def load_demo(store: Store, n_firms: int | None = None, seed: int | None = None, replace: bool = False) -> ImportReport | None:
+    """Load the Hưng Yên demo (shipped files, or regenerated at another size/seed).
+
+    Loads only into an empty store unless ``replace``; returns ``None`` when nothing was loaded.
+    """
+    from symbiosis import demo
+
+    if not replace and any(store.counts()[c] for c in ("parks", "firms", "streams")):
+        return None
+    if n_firms is None and seed is None:
+        return import_path(demo.demo_dir(), store, replace=True)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = demo.write_demo(Path(tmp) / "demo", n_firms or demo.DEFAULT_FIRMS, seed or demo.DEFAULT_SEED)
+        return import_path(folder, store, replace=True)

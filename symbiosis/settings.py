@@ -26,6 +26,10 @@ VIETNAM_LON_RANGE = (102.0, 117.5)
 #: (coal-plant ash ≈ 10⁶ t/yr, see docs/data-format.md) stay well below it.
 MAX_STREAM_QUANTITY_PER_YEAR = 5.0e7
 
+#: Waste-code group reserved for placeholders in synthetic data. Circular 02/2022's
+#: groups stop at 19, so "99 NN NN" can never be mistaken for a real code.
+PLACEHOLDER_WASTE_CODE_GROUP = "99"
+
 
 def default_db_path() -> Path:
     """SQLite file used when :data:`DB_URL_ENV` is not set."""

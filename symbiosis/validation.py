@@ -283,7 +283,7 @@ def _check_streams(frame: pd.DataFrame, firms: pd.DataFrame | None, existing: Ex
         if r.waste_code is not None:
             if r.waste_code in cat.waste_codes.index:
                 code_mark = cat.waste_codes.at[r.waste_code, "hazard_mark"] or None
-            else:
+            elif not r.waste_code.startswith(settings.PLACEHOLDER_WASTE_CODE_GROUP + " "):
                 col.add(row, "waste_code", r.waste_code, Message.of("warn.unverified_waste_code", code=r.waste_code),
                         severity="warning")
         if r.direction == "output" and m.kind == "waste" and r.waste_code is None \
