@@ -27,6 +27,7 @@ REASON_NOT_LICENSED = "not_licensed"
 REASON_NO_HAZARD_TEST = "no_hazard_test"
 REASON_TOO_FAR = "too_far"
 REASON_NO_RULE = "no_compatible_demand"
+_REASONS = np.array(["", REASON_NOT_LICENSED, REASON_NO_HAZARD_TEST, REASON_TOO_FAR], dtype=object)
 
 
 def unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
@@ -92,6 +93,70 @@ def distance_override(pairs: pd.DataFrame | None) -> dict[tuple[str, str], float
     return out
 
 
+def _group_rows(rows: np.ndarray, keys: np.ndarray) -> dict[str, np.ndarray]:
+    """``{key: rows with that key}``, preserving row order."""
+    if len(rows) == 0:
+        return {}
+    order = np.argsort(keys, kind="stable")
+    keys_sorted, rows_sorted = keys[order], rows[order]
+    cuts = np.flatnonzero(keys_sorted[1:] != keys_sorted[:-1]) + 1
+    return {k[0]: r for k, r in zip(np.split(keys_sorted, cuts), np.split(rows_sorted, cuts), strict=True)}
+
+
+@dataclass
+class CandidateContext:
+    """Everything about a network that candidate generation reuses across calls."""
+
+    circuity: float
+    cost_tkm: float
+    mass: np.ndarray
+    fee: np.ndarray
+    limit: np.ndarray
+    xyz: np.ndarray
+    firm: np.ndarray
+    park: np.ndarray
+    material: np.ndarray
+    is_out: np.ndarray
+    mark: np.ndarray
+    test: np.ndarray
+    code: np.ndarray
+    overrides: dict
+    receiver_licences: np.ndarray
+    by_material_out: dict
+    by_material_in: dict
+    rules: list
+    trees: dict
+
+    @classmethod
+    def build(cls, network: Network, cat: Catalogue, distances: pd.DataFrame | None = None) -> "CandidateContext":
+        params = network.parameters
+        s = network.streams
+        mass = _mass_per_unit(s, cat)
+        fee = disposal_fee_per_unit(s, params, mass)
+        is_utility = (s.kind == "utility").to_numpy()
+        cost_tkm = params["transport_cost_vnd_per_tkm"]
+        # economic haul per supply: fee == cost_tkm × mass × distance; utilities go by pipe
+        with np.errstate(divide="ignore", invalid="ignore"):
+            econ = np.where(mass > 0, fee / (cost_tkm * mass), np.inf)
+        limit = np.where(is_utility, params["max_pipe_km"], np.minimum(econ, params["max_haul_km"]))
+        licences = network.firms.set_index("firm_id").licences.fillna("").map(
+            lambda text: frozenset(c.strip() for c in text.split(";") if c.strip()))
+        material = s.material_id.to_numpy().astype(str)
+        is_out = (s.direction == "output").to_numpy()
+        out_idx = np.flatnonzero(is_out)
+        in_idx = np.flatnonzero(~is_out)
+        return cls(
+            circuity=params["circuity_factor"], cost_tkm=cost_tkm, mass=mass, fee=fee, limit=limit,
+            xyz=unit_vectors(s.lat.to_numpy(dtype=float), s.lon.to_numpy(dtype=float)),
+            firm=s.firm_id.to_numpy(), park=s.park_id.to_numpy(), material=material, is_out=is_out,
+            mark=s.hazard_mark_effective.to_numpy(), test=s.hazard_test_result.to_numpy(), code=s.waste_code.to_numpy(),
+            overrides=distance_override(distances), receiver_licences=s.firm_id.map(licences).to_numpy(),
+            by_material_out=_group_rows(out_idx, material[out_idx]),
+            by_material_in=_group_rows(in_idx, material[in_idx]),
+            rules=cat.rules.to_dict("records"), trees={},
+        )
+
+
 def _apply_overrides(i, j, road, sup, dem, firm, park, overrides):
     """Use the user's road distances: replace them on generated pairs and add the pairs the
     spatial query could not see (a road table may bring two far-apart points within reach)."""
@@ -133,7 +198,8 @@ def _nearest_pairs(sup_xyz: np.ndarray, tree_d: cKDTree, dem_xyz: np.ndarray, k:
 
 def build_candidates(network: Network, catalogue: Catalogue | None = None,
                      distances: pd.DataFrame | None = None, supply_mask: np.ndarray | None = None,
-                     radius_cap: np.ndarray | None = None, k_nearest: int | None = None) -> Candidates:
+                     radius_cap: np.ndarray | None = None, k_nearest: int | None = None,
+                     context: "CandidateContext | None" = None) -> Candidates:
     """Generate feasible supply→demand arcs (see module docstring).
 
     Parameters
@@ -146,49 +212,36 @@ def build_candidates(network: Network, catalogue: Catalogue | None = None,
         Only each supply's ``k`` nearest compatible demands and each demand's ``k``
         nearest compatible supplies (the sparse starting set of column generation).
         ``None`` generates every feasible arc.
+    context
+        Per-network arrays and k-d trees to reuse across calls (column generation prices
+        the same network many times).
     """
-    cat = catalogue or load_catalogue()
-    params = network.parameters
+    ctx = context or CandidateContext.build(network, catalogue or load_catalogue(), distances)
     s = network.streams
-    circuity = params["circuity_factor"]
-    cost_tkm = params["transport_cost_vnd_per_tkm"]
-    mass = _mass_per_unit(s, cat)
-    fee = disposal_fee_per_unit(s, params, mass)
-    is_utility = (s.kind == "utility").to_numpy()
-    # economic haul per supply: fee == cost_tkm × mass × distance; utilities go by pipe
-    with np.errstate(divide="ignore", invalid="ignore"):
-        econ = np.where(mass > 0, fee / (cost_tkm * mass), np.inf)
-    limit = np.minimum(econ, params["max_haul_km"])
-    limit = np.where(is_utility, params["max_pipe_km"], limit)
-    if radius_cap is not None:
-        limit = np.minimum(limit, radius_cap)
-    xyz = unit_vectors(s.lat.to_numpy(dtype=float), s.lon.to_numpy(dtype=float))
-    firm = s.firm_id.to_numpy()
-    park = s.park_id.to_numpy()
-    overrides = distance_override(distances)
-    licences = network.firms.set_index("firm_id").licences.fillna("").map(
-        lambda text: frozenset(c.strip() for c in text.split(";") if c.strip()))
-    receiver_licences = s.firm_id.map(licences).to_numpy()
-
-    is_out = (s.direction == "output").to_numpy()
-    if supply_mask is not None:
-        is_out = is_out & supply_mask
-    out_idx = np.flatnonzero(is_out)
-    in_idx = np.flatnonzero((s.direction == "input").to_numpy())
-    by_material_out = pd.Series(out_idx).groupby(s.material_id.to_numpy()[out_idx]).apply(np.asarray).to_dict()
-    by_material_in = pd.Series(in_idx).groupby(s.material_id.to_numpy()[in_idx]).apply(np.asarray).to_dict()
-    trees: dict[str, cKDTree] = {}
+    circuity, cost_tkm = ctx.circuity, ctx.cost_tkm
+    mass, fee, xyz, firm, park = ctx.mass, ctx.fee, ctx.xyz, ctx.firm, ctx.park
+    overrides, receiver_licences = ctx.overrides, ctx.receiver_licences
+    limit = ctx.limit if radius_cap is None else np.minimum(ctx.limit, radius_cap)
+    if supply_mask is None:
+        by_material_out = ctx.by_material_out
+    else:
+        out_idx = np.flatnonzero(ctx.is_out & supply_mask)
+        by_material_out = _group_rows(out_idx, ctx.material[out_idx])
+    by_material_in = ctx.by_material_in
+    trees = ctx.trees
+    rules_records = ctx.rules
 
     arc_parts, excl_parts = [], []
     compatible: set[int] = set()  # supplies with some rule-compatible demand at any distance
-    rules = cat.rules
-    for rule in rules.to_dict("records"):
+    marks, tests, codes = ctx.mark, ctx.test, ctx.code
+    cols: dict[str, list] = {k: [] for k in ("i", "j", "road", "rule", "yield", "reason")}
+    for rule_no, rule in enumerate(rules_records):
         sup = by_material_out.get(rule["supply_material_id"])
         dem = by_material_in.get(rule["demand_material_id"])
         if sup is None or dem is None:
             continue
-        other_firms = set(firm[dem])
-        compatible.update(int(k) for k in sup if len(other_firms - {firm[k]}) > 0)
+        dem_firms = np.unique(firm[dem])
+        compatible.update((sup if len(dem_firms) > 1 else sup[firm[sup] != dem_firms[0]]).tolist())
         if rule["demand_material_id"] not in trees:
             trees[rule["demand_material_id"]] = cKDTree(xyz[dem])
         tree_d = trees[rule["demand_material_id"]]
@@ -206,37 +259,46 @@ def build_candidates(network: Network, catalogue: Catalogue | None = None,
         road = chord_to_great_circle(pv) * circuity
         if overrides:
             i, j, road = _apply_overrides(i, j, road, sup, dem, firm, park, overrides)
-        if len(i) == 0:
-            continue
         keep = firm[i] != firm[j]
         i, j, road = i[keep], j[keep], road[keep]
+        if len(i) == 0:
+            continue
         # legal gate
-        mark = s.hazard_mark_effective.to_numpy()[i]
-        test = s.hazard_test_result.to_numpy()[i]
+        mark, test = marks[i], tests[i]
         needs_licence = (mark == "NH") | (test == "hazardous") | (rule["legal_condition"] == "hazardous_licence")
-        code = s.waste_code.to_numpy()[i]
-        licensed = np.array([c is not None and c in lic for c, lic in zip(code, receiver_licences[j], strict=True)],
-                            dtype=bool)
+        licensed = np.zeros(len(i), dtype=bool)
+        for k in np.flatnonzero(needs_licence):  # only hazardous pairs need the set look-up
+            licensed[k] = codes[i[k]] is not None and codes[i[k]] in receiver_licences[j[k]]
         needs_test = ((mark == "KS") | (rule["legal_condition"] == "hazard_test")) & ~needs_licence
-        tested = test == "non_hazardous"
-        reason = np.full(len(i), "", dtype=object)
-        reason[needs_licence & ~licensed] = REASON_NOT_LICENSED
-        reason[needs_test & ~tested] = REASON_NO_HAZARD_TEST
-        reason[(reason == "") & (road > limit[i] + 1e-9)] = REASON_TOO_FAR
-        ok = reason == ""
-        cols = dict(rule_id=rule["rule_id"], distance_km=road)
-        excl_parts.append(pd.DataFrame(dict(supply=i[~ok], demand=j[~ok], reason=reason[~ok], **{
-            k: (v[~ok] if isinstance(v, np.ndarray) else v) for k, v in cols.items()})))
-        arc_parts.append(pd.DataFrame({"supply": i[ok], "demand": j[ok], "rule_id": rule["rule_id"],
-                                       "yield": float(rule["yield"]), "distance_km": road[ok]}))
-    arc_cols = ["supply", "demand", "rule_id", "yield", "distance_km"]
-    arcs = pd.concat(arc_parts, ignore_index=True) if arc_parts else pd.DataFrame(columns=arc_cols)
-    excluded = pd.concat(excl_parts, ignore_index=True) if excl_parts else pd.DataFrame(
-        columns=["supply", "demand", "reason", "rule_id", "distance_km"])
-    # one arc per (supply, demand): keep the rule with the best yield (ties: lowest rule id)
-    arcs = (arcs.sort_values(["supply", "demand", "yield", "rule_id"], ascending=[True, True, False, True])
-            .drop_duplicates(["supply", "demand"]).reset_index(drop=True))
-    arcs = arcs.astype({"supply": int, "demand": int, "yield": float, "distance_km": float})
+        reason = np.zeros(len(i), dtype=np.int8)  # 0 ok, 1 not licensed, 2 no test, 3 too far
+        reason[needs_licence & ~licensed] = 1
+        reason[needs_test & (test != "non_hazardous")] = 2
+        reason[(reason == 0) & (road > limit[i] + 1e-9)] = 3
+        cols["i"].append(i)
+        cols["j"].append(j)
+        cols["road"].append(road)
+        cols["rule"].append(np.full(len(i), rule_no, dtype=np.int32))
+        cols["yield"].append(np.full(len(i), float(rule["yield"])))
+        cols["reason"].append(reason)
+    if cols["i"]:
+        flat = {k: np.concatenate(v) for k, v in cols.items()}
+    else:
+        flat = {k: np.zeros(0, dtype=t) for k, t in (("i", int), ("j", int), ("road", float), ("rule", np.int32),
+                                                      ("yield", float), ("reason", np.int8))}
+    rule_ids = np.array([r["rule_id"] for r in rules_records] or [""], dtype=object)
+    ok = flat["reason"] == 0
+    excluded = pd.DataFrame({"supply": flat["i"][~ok], "demand": flat["j"][~ok],
+                             "reason": _REASONS[flat["reason"][~ok]], "rule_id": rule_ids[flat["rule"][~ok]],
+                             "distance_km": flat["road"][~ok]})
+    # one arc per (supply, demand): keep the rule with the best yield (ties: the first rule in the file)
+    order = np.lexsort((flat["rule"][ok], -flat["yield"][ok], flat["j"][ok], flat["i"][ok]))
+    i, j = flat["i"][ok][order], flat["j"][ok][order]
+    first = np.ones(len(i), dtype=bool)
+    first[1:] = (i[1:] != i[:-1]) | (j[1:] != j[:-1])
+    pick = order[first]
+    arcs = pd.DataFrame({"supply": flat["i"][ok][pick].astype(np.int64), "demand": flat["j"][ok][pick].astype(np.int64),
+                         "rule_id": rule_ids[flat["rule"][ok][pick]], "yield": flat["yield"][ok][pick],
+                         "distance_km": flat["road"][ok][pick]})
     arcs["mass_t_per_unit"] = mass[arcs.supply.to_numpy()]
     arcs["transport_cost_per_unit"] = cost_tkm * arcs.mass_t_per_unit * arcs.distance_km
     arcs["disposal_fee_per_unit"] = fee[arcs.supply.to_numpy()]

@@ -180,20 +180,19 @@ def _matches(network: Network, cand: Candidates, sol: Solution, ef: np.ndarray, 
 def _next_best(s: pd.DataFrame, arcs: pd.DataFrame, sup: np.ndarray, dem: np.ndarray) -> tuple[list, list]:
     """For each chosen (supply, demand), the nearest *other* receiver firm the supply could reach."""
     firms = s.firm_id.to_numpy()
-    by_supply = {k: g for k, g in arcs.groupby("supply")}
-    out_firm, out_km = [], []
-    for i, j in zip(sup, dem, strict=True):
-        g = by_supply.get(i)
-        if g is not None:
-            g = g[firms[g.demand.to_numpy()] != firms[j]]
-        if g is None or g.empty:
-            out_firm.append(None)
-            out_km.append(np.nan)
-        else:
-            best = g.distance_km.idxmin()
-            out_firm.append(firms[g.at[best, "demand"]])
-            out_km.append(float(g.at[best, "distance_km"]))
-    return out_firm, out_km
+    nearest = (arcs.assign(firm=firms[arcs.demand.to_numpy()])
+               .sort_values(["supply", "distance_km"], kind="stable")
+               .drop_duplicates(["supply", "firm"])
+               .groupby("supply").head(2))  # the two nearest distinct receiver firms per supply
+    first = nearest.groupby("supply").nth(0).set_index("supply")
+    second = nearest.groupby("supply").nth(1).set_index("supply")
+    chosen = pd.DataFrame({"supply": sup, "firm": firms[dem]})
+    f1 = chosen.supply.map(first.firm)
+    use_second = (f1 == chosen.firm).to_numpy()
+    firm = np.where(use_second, chosen.supply.map(second.firm), f1)
+    km = np.where(use_second, chosen.supply.map(second.distance_km), chosen.supply.map(first.distance_km))
+    firm = [None if (isinstance(f, float) and np.isnan(f)) or f is None else f for f in firm]
+    return firm, [float(k) for k in km]
 
 
 def _explain(m, lang: str, cat: Catalogue) -> str:

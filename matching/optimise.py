@@ -40,8 +40,11 @@ from ortools.linear_solver.python import model_builder_helper as mbh
 import scipy.sparse as sp
 
 OBJECTIVES = ("lexicographic", "vnd", "co2e")
-#: GLOP parameters (text format); benchmarks/bench_matching.py compares settings.
-GLOP_PARAMETERS = ""
+#: GLOP parameters (text format) per kind of LP, chosen by measurement on province-scale
+#: instances (see docs/benchmarks.md): the dual simplex without presolve is ~2× faster on the
+#: min-cost problems, the primal simplex without presolve on the max-diversion problems.
+GLOP_MIN_COST = "use_dual_simplex: true use_preprocessing: false"
+GLOP_MAX_DIVERSION = "use_preprocessing: false"
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,8 @@ def _cost_vector(arcs: pd.DataFrame, objective: str, params: dict[str, float], e
 
 
 def _solve_sparse(objective: np.ndarray, maximize: bool, ub: np.ndarray, matrix: sp.csr_matrix,
-                  row_lb: np.ndarray, row_ub: np.ndarray) -> tuple[str, np.ndarray, float, np.ndarray]:
+                  row_lb: np.ndarray, row_ub: np.ndarray, parameters: str | None = None,
+                  ) -> tuple[str, np.ndarray, float, np.ndarray]:
     """One GLOP solve of ``opt objective·x  s.t. row_lb ≤ A x ≤ row_ub, 0 ≤ x ≤ ub`` (vectorised build).
 
     Returns status, primal values, objective value and row duals (reduced cost of a
@@ -90,8 +94,10 @@ def _solve_sparse(objective: np.ndarray, maximize: bool, ub: np.ndarray, matrix:
     model.fill_model_from_sparse_data(np.zeros(len(ub)), ub, objective, row_lb, row_ub, matrix)
     model.set_maximize(maximize)
     solver = mbh.ModelSolverHelper("glop")
-    if GLOP_PARAMETERS:
-        solver.set_solver_specific_parameters(GLOP_PARAMETERS)
+    if parameters is None:
+        parameters = GLOP_MAX_DIVERSION if maximize else GLOP_MIN_COST
+    if parameters:
+        solver.set_solver_specific_parameters(parameters)
     solver.solve(model)
     status = solver.status()
     if status != mbh.SolveStatus.OPTIMAL:
@@ -143,6 +149,19 @@ def solve_lp(arcs: pd.DataFrame, supply_qty: np.ndarray, demand_qty: np.ndarray,
         else:
             best = stage1_value
         values["diverted_stage1"] = best
+        # one weighted LP (min t·km − M·diverted) is much faster than a second stage with a dense
+        # row; it is lexicographically optimal whenever it reaches the stage-1 maximum (checked)
+        per_unit = np.divide(tkm, weights, out=np.zeros_like(tkm), where=weights > 0)
+        big_m = 10.0 * max(float(per_unit.max(initial=0.0)), 1.0)
+        for _ in range(3):
+            status, flow, obj, y2 = _solve_sparse(tkm - big_m * weights, False, ub, matrix, row_lb, row_ub)
+            if status == "OPTIMAL" and float(weights @ flow) >= best * (1 - 1e-7) - 1e-7:
+                flow = np.clip(flow, 0, ub)
+                flow[flow < 1e-9] = 0.0
+                values.update(tkm=float(tkm @ flow), diverted=float(weights @ flow), objective=float(tkm @ flow))
+                duals["final"] = y2
+                return Solution(flow, "OPTIMAL", "GLOP", objective, values, sup_rows, dem_rows, duals)
+            big_m *= 10.0
         matrix = sp.vstack([matrix, sp.csr_matrix(weights)]).tocsr()
         row_lb = np.append(row_lb, best * (1 - 1e-9) - 1e-9)
         row_ub = np.append(row_ub, np.inf)
