@@ -113,7 +113,8 @@ def generate_demo(n_firms: int = DEFAULT_FIRMS, seed: int = DEFAULT_SEED) -> dic
                 quantity = float(f"{s.median_per_year * rng.lognormal(0.0, SPREAD_SIGMA):.3g}")
                 uncertain = rng.random() < 0.2
                 is_waste_output = s.direction == "output" and m.kind == "waste"
-                ks = is_waste_output and (m.hazard_mark == "KS" or s.material_id in needs_test)
+                ks = (s.direction == "output" and m.kind in ("waste", "by-product")
+                      and (m.hazard_mark == "KS" or s.material_id in needs_test))
                 streams.append({
                     "stream_id": f"{firm_id}-{k + 1:02d}", "firm_id": firm_id, "direction": s.direction,
                     "material_id": s.material_id, "quantity": quantity, "unit": m.base_unit, "frequency": "year",

@@ -72,6 +72,12 @@ def test_expected_exchanges_appear(demo_result):
     assert len(grain) >= 1 and grain.receiver.str.contains("Thức ăn chăn nuôi").all()
     assert m[(m.material_id == "occ") & (m.demand_material_id == "occ")].receiver.str.contains("Giấy").all()
     assert (m[m.material_id == "waste_heat_high"].distance_km <= 3.0).all()   # heat only by short pipe
+    plastics = m[m.material_id.isin(["ldpe_film_scrap", "pp_scrap"])]
+    assert len(plastics) > 50 and plastics.receiver.str.contains("Tái chế nhựa").all()
+    sludge = m[m.material_id == "dyeing_sludge"]
+    assert len(sludge) > 0 and sludge.receiver.str.contains("Gạch nung").all()
+    slag = m[m.material_id == "eaf_steel_slag"]
+    assert len(slag) > 0 and slag.receiver.str.contains("Thi công đường").all()
     # hazardous wastes go only to the licensed treatment firms
     nh = m[m.hazard_mark == "NH"]
     assert len(nh) > 50 and nh.receiver.str.contains("Xử lý chất thải nguy hại").all()
