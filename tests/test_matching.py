@@ -34,15 +34,19 @@ def _tables(firms: list[dict], streams: list[dict], parameters: list[dict] | Non
     return {"parks": parks, "firms": f, "streams": s, "parameters": p}
 
 
-def test_hand_worked_scrap_exchange():
-    """100 t/yr of steel scrap, a mill 10 km away needing 60 t; rule R019 yields 0.9."""
+def _scrap_pair(demand_t: float) -> dict[str, pd.DataFrame]:
+    """Firm A (100 t/yr of steel scrap) and a mill B 10 km due north needing ``demand_t``."""
     dlat = 10.0 / KM_PER_DEG_LAT
-    tables = _tables(
+    return _tables(
         [{"firm_id": "A", "name": "A", "lat": 20.9, "lon": 106.0}, {"firm_id": "B", "name": "B", "lat": 20.9 + dlat, "lon": 106.0}],
         [{"stream_id": "s", "firm_id": "A", "direction": "output", "material_id": "iron_steel_scrap", "quantity": 100.0,
           "waste_code": "00 00 01"},
-         {"stream_id": "d", "firm_id": "B", "direction": "input", "material_id": "iron_steel_scrap", "quantity": 60.0}])
-    result = run_matching(build_network(tables))
+         {"stream_id": "d", "firm_id": "B", "direction": "input", "material_id": "iron_steel_scrap", "quantity": demand_t}])
+
+
+def test_hand_worked_scrap_exchange():
+    """100 t/yr of steel scrap, a mill 10 km away needing 60 t; rule R019 yields 0.9."""
+    result = run_matching(build_network(_scrap_pair(60.0)))
     assert result.optimal
     m = result.matches.iloc[0]
     assert (m.supplier_firm_id, m.receiver_firm_id, m.rule_id) == ("A", "B", "R019")
@@ -201,13 +205,7 @@ def test_hazardous_never_reaches_an_unlicensed_receiver(licensed, marks):
 
 
 def test_explanations_in_both_languages():
-    dlat = 10.0 / KM_PER_DEG_LAT
-    tables = _tables(
-        [{"firm_id": "A", "name": "A", "lat": 20.9, "lon": 106.0}, {"firm_id": "B", "name": "B", "lat": 20.9 + dlat, "lon": 106.0}],
-        [{"stream_id": "s", "firm_id": "A", "direction": "output", "material_id": "iron_steel_scrap", "quantity": 100.0,
-          "waste_code": "00 00 01"},
-         {"stream_id": "d", "firm_id": "B", "direction": "input", "material_id": "iron_steel_scrap", "quantity": 200.0}])
-    m = run_matching(build_network(tables)).matches.iloc[0]
+    m = run_matching(build_network(_scrap_pair(200.0))).matches.iloc[0]
     assert m.explanation_vi.startswith("100 t/năm Phế liệu sắt thép từ A tới B (12 km) theo quy tắc R019")
     assert "3.600.000 đ" in m.explanation_vi               # 100 t × 12 km × 3 000 VND
     assert m.explanation_en.startswith("100 t/yr of")
