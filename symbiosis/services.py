@@ -145,3 +145,34 @@ def load_demo(store: Store, n_firms: int | None = None, seed: int | None = None,
     with tempfile.TemporaryDirectory() as tmp:
         folder = demo.write_demo(Path(tmp) / "demo", n_firms or demo.DEFAULT_FIRMS, seed or demo.DEFAULT_SEED)
         return import_path(folder, store, replace=True)
+
+
+def data_version(store: Store) -> str:
+    """A key that changes exactly when stored data or parameters change (import log + row hash)."""
+    import hashlib
+
+    tables = store.read_all()
+    digest = hashlib.sha256()
+    for name in ("parks", "firms", "streams", "parameters"):
+        digest.update(pd.util.hash_pandas_object(tables[name].astype(str), index=False).values.tobytes())
+    return digest.hexdigest()[:16]
+
+
+def save_parameters(store: Store, values: dict[str, float], source: str, source_date: str) -> ImportReport:
+    """Store user parameter values (validated like an import) with their source and date."""
+    from symbiosis.parameters import default_parameters
+
+    defaults = default_parameters()
+    rows = [{"parameter_id": pid, "value": float(v), "unit": defaults.at[pid, "unit"], "source": source,
+             "source_date": source_date, "notes": None} for pid, v in values.items()]
+    return import_frames({"parameters": pd.DataFrame(rows, columns=schema.columns("parameters"))}, store, "parameters")
+
+
+def import_frames(frames: dict[str, pd.DataFrame], store: Store, source: str = "app") -> ImportReport:
+    """Validate and upsert tables edited in the app, exactly like a file import (atomic, located errors)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / source.replace(":", "").replace(" ", "_").replace("/", "_")
+        write_csv_folder(frames, folder)
+        return import_path(folder, store)
