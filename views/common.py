@@ -54,6 +54,5 @@ def current_result(objective: str = "lexicographic"):
 
 
 def sidebar() -> None:
-    st.sidebar.selectbox(t("ui.language", "vi") + " / Language", ["vi", "en"], key="lang",
-                         format_func=lambda v: {"vi": "Tiếng Việt", "en": "English"}[v])
+    """Per-page sidebar content (the language switch itself is in app.py)."""
     st.sidebar.caption(tr("ui.synthetic_note"))
