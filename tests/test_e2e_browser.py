@@ -81,7 +81,7 @@ def test_open_switch_language_filter_and_add_a_firm(page, tmp_path):
     SHOTS.mkdir(parents=True, exist_ok=True)
     _settle(page)
     sync_api.expect(page.get_by_role("heading", name="Tổng quan")).to_be_visible()
-    sync_api.expect(page.get_by_text("Số liên kết")).to_be_visible()
+    sync_api.expect(page.get_by_text("Số liên kết").first).to_be_visible()
     page.screenshot(path=str(SHOTS / "overview.png"), full_page=True)
 
     # language switch
@@ -89,7 +89,7 @@ def test_open_switch_language_filter_and_add_a_firm(page, tmp_path):
     page.get_by_role("option", name="English").click()
     _settle(page)
     sync_api.expect(page.get_by_role("heading", name="Overview")).to_be_visible()
-    sync_api.expect(page.get_by_text("Kept from landfill (t/yr)")).to_be_visible()
+    sync_api.expect(page.get_by_text("Kept from landfill (t/yr)").first).to_be_visible()
 
     # map with a material filter
     _goto(page, "Symbiosis map")
