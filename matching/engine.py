@@ -172,8 +172,10 @@ def _matches(network: Network, cand: Candidates, sol: Solution, ef: np.ndarray, 
     out["next_best_distance_km"] = nb_km
     rules = cat.rules
     names = cat.materials.name_vi
+    sources = {r: text[:120] for r, text in zip(cat.rules.rule_id, cat.rules.source, strict=True)}
     for lang in ("vi", "en"):
-        out[f"explanation_{lang}"] = [_explain(row, lang, cat) for row in out.itertuples(index=False)]
+        names = cat.materials[f"name_{lang}"].to_dict()
+        out[f"explanation_{lang}"] = [_explain(row, lang, names, sources) for row in out.itertuples(index=False)]
     return out.sort_values(["supply_stream_id", "demand_stream_id"]).reset_index(drop=True)
 
 
@@ -195,13 +197,12 @@ def _next_best(s: pd.DataFrame, arcs: pd.DataFrame, sup: np.ndarray, dem: np.nda
     return firm, [float(k) for k in km]
 
 
-def _explain(m, lang: str, cat: Catalogue) -> str:
+def _explain(m, lang: str, names: dict[str, str], sources: dict[str, str]) -> str:
     """One sentence per match: what, who to whom, how far, which rule and source, each cost term,
     and the alternatives (disposal, the next-best partner)."""
-    name = cat.materials.at[m.material_id, "name_vi" if lang == "vi" else "name_en"]
-    text = t("explain.match", lang, quantity=fmt_number(m.quantity, lang, 1), unit=m.unit, material=name,
-             supplier=m.supplier_firm_id, receiver=m.receiver_firm_id, km=fmt_number(m.distance_km, lang, 1),
-             rule=m.rule_id, source=cat.rules.at[m.rule_id, "source"][:120],
+    text = t("explain.match", lang, quantity=fmt_number(m.quantity, lang, 1), unit=m.unit,
+             material=names[m.material_id], supplier=m.supplier_firm_id, receiver=m.receiver_firm_id,
+             km=fmt_number(m.distance_km, lang, 1), rule=m.rule_id, source=sources[m.rule_id],
              transport=fmt_number(m.transport_cost_vnd, lang, 0), fee=fmt_number(m.disposal_cost_avoided_vnd, lang, 0))
     if m.next_best_receiver_firm_id is None:
         return text + " " + t("explain.no_alternative", lang)
