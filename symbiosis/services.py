@@ -176,3 +176,18 @@ def import_frames(frames: dict[str, pd.DataFrame], store: Store, source: str = "
         folder = Path(tmp) / source.replace(":", "").replace(" ", "_").replace("/", "_")
         write_csv_folder(frames, folder)
         return import_path(folder, store)
+
+
+def per_year(streams: pd.DataFrame) -> pd.DataFrame:
+    """Each stream's amount converted to its material's base unit per year (what the engine uses)."""
+    from symbiosis.catalogue import load_catalogue
+    from symbiosis.units import to_base_per_year
+
+    mats = load_catalogue().materials.loc[streams.material_id]
+    values = to_base_per_year(streams.quantity.to_numpy(dtype=float), streams.unit.to_numpy(),
+                              streams.frequency.to_numpy(), mats.base_unit.to_numpy(),
+                              mats.density_t_per_m3.to_numpy(dtype=float))
+    return pd.DataFrame({"stream_id": streams.stream_id.to_numpy(), "material_id": streams.material_id.to_numpy(),
+                         "quantity": streams.quantity.to_numpy(), "unit": streams.unit.to_numpy(),
+                         "frequency": streams.frequency.to_numpy(), "per_year": values,
+                         "base_unit": mats.base_unit.to_numpy()})

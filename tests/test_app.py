@@ -141,3 +141,26 @@ def test_material_picker_is_diacritics_insensitive():
     hits = next(d.value for d in at.dataframe if "vi" in d.value.columns)
     assert hits.material_id.iloc[0] == "coal_fly_ash"
     assert hits.vi.iloc[0] == "Tro bay"
+
+
+def test_new_firm_form_reports_field_errors_then_saves(db):
+    at = _open("views/firm_data.py")
+    at.text_input(key="new_firm_id").input("có dấu cách")
+    at.text_input(key="new_firm_name").input("DN thử nghiệm biểu mẫu")
+    at.button[0].click().run()  # the form's submit button
+    errors = [e.value for e in at.error]
+    assert any("Mã doanh nghiệp" in e and "chữ không dấu" in e for e in errors), errors
+    assert any("toạ độ" in e for e in errors)           # outside any park and no coordinates
+    at.text_input(key="new_firm_id").input("FORM-001")
+    at.selectbox(key="new_firm_park").select("KCN-PHO-NOI-A")
+    at.button[0].click().run()
+    assert at.success, [e.value for e in at.error]
+    from symbiosis.store import open_store
+
+    assert "FORM-001" in set(open_store(db).read_all()["firms"].firm_id)
+
+
+def test_streams_show_their_conversion_to_base_units():
+    at = _open("views/firm_data.py")
+    table = next(d.value for d in at.dataframe if "per_year" in d.value.columns)
+    assert (table.per_year > 0).all() and set(table.base_unit) <= {"t", "m3", "MWh"}

@@ -41,13 +41,43 @@ if query:
                                 "unit": cat.materials.at[h.code, "base_unit"]} for h in hits]),
                  hide_index=True, key="material_hits")
 
-# --- edit one firm's streams ---
+# --- create a firm: a form validated exactly like an import ---
 tables = store.read_all()
+with st.form("new_firm", clear_on_submit=False):
+    st.subheader(tr("ui.firm_new"))
+    parks = tables["parks"].set_index("park_id").name
+    c1, c2 = st.columns(2)
+    new_id = c1.text_input(schema.attribute("firms", "firm_id").label(lang()), key="new_firm_id")
+    new_name = c2.text_input(schema.attribute("firms", "name").label(lang()), key="new_firm_name")
+    new_park = c1.selectbox(schema.attribute("firms", "park_id").label(lang()), [None, *parks.index], key="new_firm_park",
+                            format_func=lambda p: "—" if p is None else parks[p])
+    new_sector = c2.selectbox(schema.attribute("firms", "sector_code").label(lang()), list(cat.subsectors.index),
+                              key="new_firm_sector",
+                              format_func=lambda c: f"{c} {cat.subsectors.at[c, 'name_vi' if lang() == 'vi' else 'name_en']}")
+    new_lat = c1.text_input(schema.attribute("firms", "lat").label(lang()), key="new_firm_lat")
+    new_lon = c2.text_input(schema.attribute("firms", "lon").label(lang()), key="new_firm_lon")
+    if st.form_submit_button(tr("ui.firm_save")):
+        frame = pd.DataFrame([{"firm_id": new_id, "name": new_name, "park_id": new_park, "sector_code": new_sector,
+                               "lat": new_lat or None, "lon": new_lon or None, "licences": None, "notes": None}])
+        report = services.import_frames({"firms": frame}, store, source="app: new firm")
+        if report.ok:
+            st.success(tr("ui.firm_saved", added=report.total().added, changed=report.total().changed))
+            tables = store.read_all()
+        else:
+            for issue in report.validation.errors:  # each error names its field
+                st.error(f"**{schema.attribute('firms', issue.column).label(lang())}** — {issue.message.render(lang())}"
+                         if issue.column in schema.columns("firms") else issue.render(lang()))
+
+# --- edit one firm's streams ---
 firms = tables["firms"].set_index("firm_id")
 firm_id = st.selectbox(tr("ui.firm_pick"), list(firms.index), key="firm_pick",
                        format_func=lambda f: f"{f} – {firms.at[f, 'name']}")
 streams = tables["streams"][tables["streams"].firm_id == firm_id].reset_index(drop=True)
 st.subheader(tr("ui.firm_streams"))
+if len(streams):  # the conversion the engine will use: base unit per year
+    converted = services.per_year(streams)
+    st.caption(tr("ui.per_year_note"))
+    st.dataframe(converted, hide_index=True, key="per_year")
 edited = st.data_editor(
     streams, key="streams_editor", num_rows="dynamic", hide_index=True,
     column_config={
