@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 import pydeck as pdk
 
 from symbiosis.catalogue import load_catalogue
-from symbiosis.i18n import t
+from symbiosis.i18n import fmt_number, t
 
 #: Where the shared, public-domain province boundaries live in a checkout (never copied in).
 GEODATA = Path(__file__).resolve().parents[2] / "shared" / "geodata" / "vietnam-adm1-geoboundaries" / \
@@ -67,10 +67,12 @@ def symbiosis_map(network, matches: pd.DataFrame, lang: str = "vi") -> pdk.Deck:
     if outline is not None:
         layers.append(pdk.Layer("GeoJsonLayer", outline, id="province", stroked=True, filled=True,
                                 get_fill_color=[235, 240, 235, 120], get_line_color=[120, 120, 120], line_width_min_pixels=1))
-    firms = network.firms.assign(colour=colour_for(network.firms.sector_code))
+    per_year = "năm" if lang == "vi" else "yr"
+    firms = network.firms.assign(colour=colour_for(network.firms.sector_code),
+                                 label=network.firms.name + " · " + network.firms.sector_code)
     layers.append(pdk.Layer("ScatterplotLayer", firms, id="firms", get_position=["lon", "lat"], get_fill_color="colour",
                             get_radius=250, radius_min_pixels=2, pickable=True))
-    parks = network.parks
+    parks = network.parks.assign(label=network.parks.name + " (" + network.parks.kind + ")")
     layers.append(pdk.Layer("ScatterplotLayer", parks, id="parks", get_position=["lon", "lat"],
                             get_fill_color=[0, 0, 0, 40], get_line_color=[0, 0, 0], stroked=True,
                             get_radius=1500, line_width_min_pixels=1, pickable=True))
@@ -78,14 +80,13 @@ def symbiosis_map(network, matches: pd.DataFrame, lang: str = "vi") -> pdk.Deck:
         flows = flows_table(matches, network)
         flows["colour"] = colour_for(flows.material_class)
         flows["width"] = 1 + 6 * np.sqrt(flows.landfill_avoided_t / max(flows.landfill_avoided_t.max(), 1e-9))
-        flows["material"] = flows[f"material_{lang}"]
-        flows["tonnes"] = flows.quantity.round(1)
-        flows["km"] = flows.distance_km.round(1)
+        flows["label"] = [f"{a} → {b}: {m} {fmt_number(q, lang, 1)} {u}/{per_year} · {fmt_number(d, lang, 1)} km"
+                          for a, b, m, q, u, d in zip(flows.from_name, flows.to_name, flows[f"material_{lang}"],
+                                                      flows.quantity, flows.unit, flows.distance_km, strict=True)]
         layers.append(pdk.Layer("ArcLayer", flows, id="flows", get_source_position=["from_lon", "from_lat"],
                                 get_target_position=["to_lon", "to_lat"], get_source_color="colour",
                                 get_target_color="colour", get_width="width", pickable=True))
-    tooltip = {"html": "<b>{name}</b><br/>{material} {tonnes} {unit}/" + ("năm" if lang == "vi" else "yr")
-               + " · {km} km<br/>{from_name} → {to_name}", "style": {"fontSize": "12px"}}
+    tooltip = {"text": "{label}", "style": {"fontSize": "12px"}}
     view = pdk.ViewState(latitude=float(parks.lat.mean()), longitude=float(parks.lon.mean()), zoom=8.5, pitch=0)
     return pdk.Deck(layers=layers, initial_view_state=view, map_style=None, tooltip=tooltip)
 

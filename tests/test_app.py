@@ -164,3 +164,11 @@ def test_streams_show_their_conversion_to_base_units():
     at = _open("views/firm_data.py")
     table = next(d.value for d in at.dataframe if "per_year" in d.value.columns)
     assert (table.per_year > 0).all() and set(table.base_unit) <= {"t", "m3", "MWh"}
+
+
+def test_map_tooltips_name_firms_tonnes_and_km():
+    at = _open("views/map.py")
+    spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    flows = next(la for la in spec["layers"] if la["id"] == "flows")["data"]
+    label = flows[0]["label"]
+    assert "→" in label and "t/năm" in label and "km" in label and "DN mô phỏng" in label
