@@ -10,6 +10,9 @@ import csv
 from dataclasses import dataclass
 from functools import cache
 
+import datetime as dt
+
+from babel.dates import format_date
 from babel.numbers import get_decimal_symbol, get_group_symbol
 
 from symbiosis.resources import data_path
@@ -69,3 +72,10 @@ def fmt_number(value: float, lang: str = "vi", digits: int = 2) -> str:
     if text in ("-0", ""):
         text = "0"
     return text.replace(",", "\0").replace(".", decimal).replace("\0", group)
+
+
+def fmt_date(value: str | dt.date, lang: str = "vi") -> str:
+    """A date per locale: ``2025-07-01`` → ``01/07/2025`` (vi) or ``Jul 1, 2025`` (en)."""
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value)
+    return format_date(value, format="dd/MM/yyyy" if lang == "vi" else "medium", locale=_BABEL_LOCALE.get(lang, "vi_VN"))

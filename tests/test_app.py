@@ -104,8 +104,8 @@ def test_opportunities_table_explanation_and_why_not(db):
 
 
 def test_parameter_change_reruns_with_fewer_links(db):
+    at = _open("views/parameters.py")  # first start loads the demo
     before = int(_result(db).kpis.iloc[0].links)
-    at = _open("views/parameters.py")
     from symbiosis.parameters import effective_parameters
 
     order = list(effective_parameters().parameter_id)

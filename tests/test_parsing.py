@@ -88,3 +88,13 @@ def test_to_base_per_year_vectorised():
         np.array([np.nan, np.nan, 1.2, np.nan]),
     )
     np.testing.assert_allclose(out, [730.0, 6.0, 624.0, 3.0])
+
+
+def test_locale_formats():
+    from symbiosis.i18n import fmt_date, fmt_number
+
+    assert fmt_number(1234567.891, "vi", 2) == "1.234.567,89"
+    assert fmt_number(1234567.891, "en", 2) == "1,234,567.89"
+    assert fmt_number(12.0, "vi", 1) == "12"
+    assert fmt_date("2025-07-01", "vi") == "01/07/2025"
+    assert fmt_date("2025-07-01", "en") == "Jul 1, 2025"

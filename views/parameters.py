@@ -6,6 +6,7 @@ import streamlit as st
 
 from symbiosis import services
 from symbiosis.parameters import default_parameters, effective_parameters
+from symbiosis.i18n import fmt_date
 from views.common import get_store, lang, sidebar, tr
 
 sidebar()
@@ -15,7 +16,8 @@ store = get_store()
 params = effective_parameters(store.read_all()["parameters"])
 defaults = default_parameters()
 label = "label_vi" if lang() == "vi" else "label_en"
-table = params.assign(label=params.parameter_id.map(defaults[label]), min=defaults.min_value, max=defaults.max_value)
+table = params.assign(label=params.parameter_id.map(defaults[label]), min=defaults.min_value, max=defaults.max_value,
+                      source_date=params.source_date.map(lambda d: fmt_date(d, lang())))
 edited = st.data_editor(table[["parameter_id", "label", "value", "unit", "min", "max", "source", "source_date", "origin"]],
                         hide_index=True, key="param_editor", disabled=["parameter_id", "label", "unit", "min", "max",
                                                                        "source", "source_date", "origin"])
