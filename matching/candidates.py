@@ -26,7 +26,6 @@ EARTH_RADIUS_KM = 6371.0088
 REASON_NOT_LICENSED = "not_licensed"
 REASON_NO_HAZARD_TEST = "no_hazard_test"
 REASON_TOO_FAR = "too_far"
-REASON_NO_RULE = "no_compatible_demand"
 _REASONS = np.array(["", REASON_NOT_LICENSED, REASON_NO_HAZARD_TEST, REASON_TOO_FAR], dtype=object)
 
 

@@ -19,8 +19,10 @@ Objectives
 
 Two solvers, cross-checked in the tests:
 
-* :func:`solve_lp` — GLOP linear programme; handles any yields. Stage 2 keeps
-  stage 1's optimum as a constraint (relative tolerance 1e-9).
+* :func:`solve_lp` — GLOP linear programme; handles any yields. Stage 1 finds the
+  largest diversion; stage 2 solves ``min t·km − M·diverted`` and is accepted only if it
+  reaches that maximum (then it is provably lexicographically optimal); otherwise M grows,
+  and as a last resort stage 1's optimum becomes a constraint (relative tolerance 1e-9).
 * :func:`solve_min_cost_flow` — ``SimpleMinCostFlow`` when every yield is 1
   (a pure network). Integer scaling: amounts × ``quantity_scale`` (default 1000,
   i.e. kg for tonnes) rounded down; t·km per unit × ``cost_scale`` (default 100)
@@ -56,9 +58,6 @@ class Solution:
     solver: str
     objective: str
     objective_values: dict[str, float]
-    supply_rows: np.ndarray | None = None  # stream rows of the supply constraints, in row order
-    demand_rows: np.ndarray | None = None
-    duals: dict[str, np.ndarray] | None = None  # "stage1" and "final" row duals (GLOP convention)
 
     @property
     def optimal(self) -> bool:
@@ -126,7 +125,7 @@ def lp_matrix(arcs: pd.DataFrame, supply_qty: np.ndarray, demand_qty: np.ndarray
 
 def solve_lp(arcs: pd.DataFrame, supply_qty: np.ndarray, demand_qty: np.ndarray, supply_is_utility: np.ndarray,
              objective: str = "lexicographic", params: dict[str, float] | None = None,
-             ef_landfill: np.ndarray | None = None, stage1_value: float | None = None) -> Solution:
+             ef_landfill: np.ndarray | None = None) -> Solution:
     """Solve with GLOP. ``supply_qty``/``demand_qty`` are indexed by stream row.
 
     The constraint matrix is assembled as a scipy CSR matrix and handed to OR-Tools in
@@ -135,32 +134,26 @@ def solve_lp(arcs: pd.DataFrame, supply_qty: np.ndarray, demand_qty: np.ndarray,
     n = len(arcs)
     if n == 0:
         return Solution(np.zeros(0), "OPTIMAL", "GLOP", objective, {"diverted": 0.0, "tkm": 0.0, "diverted_stage1": 0.0})
-    ub, matrix, row_lb, row_ub, sup_rows, dem_rows = lp_matrix(arcs, supply_qty, demand_qty)
+    ub, matrix, row_lb, row_ub, _, _ = lp_matrix(arcs, supply_qty, demand_qty)
     weights = arc_weights(arcs, supply_is_utility)
     tkm = arcs.mass_t_per_unit.to_numpy(dtype=float) * arcs.distance_km.to_numpy(dtype=float)
     values: dict[str, float] = {}
-    duals: dict[str, np.ndarray] = {}
     if objective == "lexicographic":
-        if stage1_value is None:
-            status, _, best, y1 = _solve_sparse(weights, True, ub, matrix, row_lb, row_ub)
-            if status != "OPTIMAL":
-                return Solution(np.zeros(n), status, "GLOP", objective, {})
-            duals["stage1"] = y1
-        else:
-            best = stage1_value
+        status, _, best, _ = _solve_sparse(weights, True, ub, matrix, row_lb, row_ub)
+        if status != "OPTIMAL":
+            return Solution(np.zeros(n), status, "GLOP", objective, {})
         values["diverted_stage1"] = best
         # one weighted LP (min t·km − M·diverted) is much faster than a second stage with a dense
         # row; it is lexicographically optimal whenever it reaches the stage-1 maximum (checked)
         per_unit = np.divide(tkm, weights, out=np.zeros_like(tkm), where=weights > 0)
         big_m = 10.0 * max(float(per_unit.max(initial=0.0)), 1.0)
         for _ in range(3):
-            status, flow, obj, y2 = _solve_sparse(tkm - big_m * weights, False, ub, matrix, row_lb, row_ub)
+            status, flow, obj, _ = _solve_sparse(tkm - big_m * weights, False, ub, matrix, row_lb, row_ub)
             if status == "OPTIMAL" and float(weights @ flow) >= best * (1 - 1e-7) - 1e-7:
                 flow = np.clip(flow, 0, ub)
                 flow[flow < 1e-9] = 0.0
                 values.update(tkm=float(tkm @ flow), diverted=float(weights @ flow), objective=float(tkm @ flow))
-                duals["final"] = y2
-                return Solution(flow, "OPTIMAL", "GLOP", objective, values, sup_rows, dem_rows, duals)
+                return Solution(flow, "OPTIMAL", "GLOP", objective, values)
             big_m *= 10.0
         matrix = sp.vstack([matrix, sp.csr_matrix(weights)]).tocsr()
         row_lb = np.append(row_lb, best * (1 - 1e-9) - 1e-9)
@@ -169,16 +162,15 @@ def solve_lp(arcs: pd.DataFrame, supply_qty: np.ndarray, demand_qty: np.ndarray,
     else:
         ef = ef_landfill if ef_landfill is not None else np.zeros(len(supply_qty))
         cost, maximize = _cost_vector(arcs, objective, params or {}, ef), False
-    status, flow, obj, y2 = _solve_sparse(cost, maximize, ub, matrix, row_lb, row_ub)
+    status, flow, obj, _ = _solve_sparse(cost, maximize, ub, matrix, row_lb, row_ub)
     if status != "OPTIMAL":
         return Solution(np.zeros(n), status, "GLOP", objective, values)
-    duals["final"] = y2
     flow = np.clip(flow, 0, ub)
     flow[flow < 1e-9] = 0.0
     values["tkm"] = float(tkm @ flow)
     values["diverted"] = float(weights @ flow)
     values["objective"] = obj
-    return Solution(flow, "OPTIMAL", "GLOP", objective, values, sup_rows, dem_rows, duals)
+    return Solution(flow, "OPTIMAL", "GLOP", objective, values)
 
 
 @dataclass(frozen=True)

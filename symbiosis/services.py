@@ -37,13 +37,7 @@ def existing_data(store: Store) -> ExistingData:
     if not store.is_initialised():
         return ExistingData()
     tables = store.read_all()
-    firms = tables["firms"]
-    located = firms[firms.park_id.notna() | firms.lat.notna()].firm_id
-    return ExistingData(
-        park_ids=frozenset(tables["parks"].park_id),
-        firm_ids=frozenset(firms.firm_id),
-        firm_has_location=frozenset(located),
-    )
+    return ExistingData(park_ids=frozenset(tables["parks"].park_id), firm_ids=frozenset(tables["firms"].firm_id))
 
 
 def validate(path: str | Path, store: Store | None = None) -> ValidatedTables:

@@ -77,7 +77,6 @@ class ExistingData:
 
     park_ids: frozenset[str] = frozenset()
     firm_ids: frozenset[str] = frozenset()
-    firm_has_location: frozenset[str] = frozenset()
 
 
 def _display(value: object) -> str:
