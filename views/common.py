@@ -56,3 +56,10 @@ def current_result(objective: str = "lexicographic"):
 def sidebar() -> None:
     """Per-page sidebar content (the language switch itself is in app.py)."""
     st.sidebar.caption(tr("ui.synthetic_note"))
+
+
+def headers(columns) -> dict[str, str]:
+    """Column labels in the current language (``col.<name>`` messages), for ``column_config``."""
+    from symbiosis.i18n import messages
+
+    return {c: tr(f"col.{c}") for c in columns if f"col.{c}" in messages()}

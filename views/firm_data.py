@@ -8,7 +8,7 @@ import streamlit as st
 
 from symbiosis import schema, services
 from symbiosis.catalogue import load_catalogue
-from views.common import get_store, lang, sidebar, tr
+from views.common import get_store, headers, lang, sidebar, tr
 
 sidebar()
 st.title(tr("ui.page_firms"))
@@ -39,7 +39,7 @@ if query:
     hits = cat.search(query, limit=8, kinds=("material",))
     st.dataframe(pd.DataFrame([{"material_id": h.code, "vi": h.name_vi, "en": h.name_en,
                                 "unit": cat.materials.at[h.code, "base_unit"]} for h in hits]),
-                 hide_index=True, key="material_hits")
+                 hide_index=True, key="material_hits", column_config=headers(["material_id", "vi", "en", "unit"]))
 
 # --- create a firm: a form validated exactly like an import ---
 tables = store.read_all()
@@ -77,7 +77,7 @@ st.subheader(tr("ui.firm_streams"))
 if len(streams):  # the conversion the engine will use: base unit per year
     converted = services.per_year(streams)
     st.caption(tr("ui.per_year_note"))
-    st.dataframe(converted, hide_index=True, key="per_year")
+    st.dataframe(converted, hide_index=True, key="per_year", column_config=headers(converted.columns))
 edited = st.data_editor(
     streams, key="streams_editor", num_rows="dynamic", hide_index=True,
     column_config={

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from matching.explain import explain_stream
-from views.common import current_result, lang, sidebar, tr
+from views.common import current_result, headers, lang, sidebar, tr
 from views.filters import filter_matches
 
 sidebar()
@@ -18,7 +18,7 @@ columns = ["supplier_firm_id", "receiver_firm_id", "material_id", "quantity", "u
 if matches.empty:
     st.info(tr("ui.no_matches"))
 else:
-    st.dataframe(matches[columns].round(2), hide_index=True, key="matches_table")
+    st.dataframe(matches[columns].round(2), hide_index=True, key="matches_table", column_config=headers(columns))
     pick = st.selectbox(tr("ui.explain_pick"), matches.index, key="explain_pick",
                         format_func=lambda i: f"{matches.at[i, 'supplier_firm_id']} → {matches.at[i, 'receiver_firm_id']}: "
                                               f"{matches.at[i, 'material_id']}")

@@ -7,7 +7,7 @@ import streamlit as st
 from symbiosis import services
 from symbiosis.parameters import default_parameters, effective_parameters
 from symbiosis.i18n import fmt_date
-from views.common import get_store, lang, sidebar, tr
+from views.common import get_store, headers, lang, sidebar, tr
 
 sidebar()
 st.title(tr("ui.page_parameters"))
@@ -19,7 +19,7 @@ label = "label_vi" if lang() == "vi" else "label_en"
 table = params.assign(label=params.parameter_id.map(defaults[label]), min=defaults.min_value, max=defaults.max_value,
                       source_date=params.source_date.map(lambda d: fmt_date(d, lang())))
 edited = st.data_editor(table[["parameter_id", "label", "value", "unit", "min", "max", "source", "source_date", "origin"]],
-                        hide_index=True, key="param_editor", disabled=["parameter_id", "label", "unit", "min", "max",
+                        hide_index=True, key="param_editor", column_config=headers(table.columns), disabled=["parameter_id", "label", "unit", "min", "max",
                                                                        "source", "source_date", "origin"])
 source = st.text_input(tr("ui.param_source"), key="param_source")
 date = st.date_input(tr("ui.param_date"), value=dt.date.today(), key="param_date")
