@@ -21,3 +21,15 @@ def test_readme_starts_with_the_two_commands():
     assert 'pip install -e ".[test]"' in blocks[1] and "pytest" in blocks[1]
     ci = (DOCS.parent / ".ci" / "run").read_text(encoding="utf-8")
     assert blocks[1].split("```")[0].strip() in ci
+
+
+def test_every_message_has_vietnamese_and_english():
+    import csv
+
+    from symbiosis.resources import data_path
+
+    with data_path("i18n", "messages.csv").open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    keys = [r["key"] for r in rows]
+    assert len(keys) == len(set(keys))
+    assert all(r["vi"].strip() and r["en"].strip() for r in rows)
