@@ -17,7 +17,7 @@ from symbiosis.store import open_store
 from symbiosis.validation import ValidatedTables
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Cộng sinh công nghiệp — industrial-symbiosis engine for Vietnamese parks.")
+                  help="Cộng sinh công nghiệp: ghép cặp chất thải – nguyên liệu giữa các doanh nghiệp trong KCN/CCN — industrial-symbiosis engine for Vietnamese parks.")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -59,14 +59,14 @@ def _summary(result: ValidatedTables) -> str:
 
 @app.command()
 def init() -> None:
-    """Create or migrate the database (Alembic)."""
+    """Tạo hoặc nâng cấp cơ sở dữ liệu — create or migrate the database (Alembic)."""
     store = open_store(state.db)
     console.print(t("cli.init_done", state.lang, url=store.url))
 
 
 @app.command()
 def validate(path: Path) -> None:
-    """Check a CSV folder, CSV file or .xlsx workbook; writes nothing."""
+    """Kiểm tra thư mục CSV, tệp CSV hoặc sổ .xlsx, không ghi gì — check files; writes nothing."""
     store = open_store(state.db)
     result = services.validate(path, store)
     _print_issues(result)
@@ -79,7 +79,7 @@ def validate(path: Path) -> None:
 @app.command("import")
 def import_(path: Path,
             replace: Annotated[bool, typer.Option(help="Replace the stored tables instead of upserting")] = False) -> None:
-    """Validate and import atomically (upsert by id; re-importing the same file changes nothing)."""
+    """Kiểm tra rồi nhập trong một giao dịch — validate and import atomically (upsert by id)."""
     store = open_store(state.db)
     report = services.import_path(path, store, replace=replace)
     _print_issues(report.validation)
@@ -95,7 +95,7 @@ def import_(path: Path,
 
 @app.command()
 def export(path: Path) -> None:
-    """Export all tables to a CSV folder, or to a workbook if PATH ends in .xlsx."""
+    """Xuất mọi bảng ra thư mục CSV hoặc tệp .xlsx — export all tables to CSV or a workbook."""
     store = open_store(state.db)
     written = services.export(store, path)
     console.print(t("cli.exported", state.lang, n=len(written) if path.suffix != ".xlsx" else 4, path=path))
@@ -105,7 +105,7 @@ def export(path: Path) -> None:
 def match(out: Annotated[Path, typer.Option("--out", help="Folder for CSV, xlsx and JSON results")] = Path("ket_qua"),
           objective: Annotated[str, typer.Option(help="lexicographic | vnd | co2e")] = "lexicographic",
           distances: Annotated[Path | None, typer.Option(help="CSV from_id,to_id,distance_km (road km, firm or park ids)")] = None) -> None:
-    """Propose the optimal exchanges for the stored data, save them and write the results."""
+    """Đề xuất các trao đổi tối ưu, lưu và ghi kết quả — propose, save and write the optimal exchanges."""
     store = open_store(state.db)
     result = services.run_match(store, objective, services.read_distances(distances) if distances else None)
     if not result.optimal:
@@ -125,7 +125,7 @@ def demo(out: Annotated[Path, typer.Option("--out", help="Folder for the results
          firms: Annotated[int | None, typer.Option(help="Regenerate with this many synthetic firms (e.g. 3000)")] = None,
          seed: Annotated[int | None, typer.Option(help="Random seed of the generator")] = None,
          replace: Annotated[bool, typer.Option(help="Replace the stored data with the demo")] = False) -> None:
-    """Load the Hưng Yên demo (real parks, synthetic tenants) into an empty store and match it."""
+    """Nạp dữ liệu mẫu Hưng Yên rồi ghép cặp — load the Hưng Yên demo (real parks, synthetic firms) and match it."""
     store = open_store(state.db)
     report = services.load_demo(store, firms, seed, replace)
     if report is None:
@@ -142,7 +142,7 @@ def demo(out: Annotated[Path, typer.Option("--out", help="Folder for the results
 @app.command()
 def why(stream_id: str,
         objective: Annotated[str, typer.Option(help="lexicographic | vnd | co2e")] = "lexicographic") -> None:
-    """Explain what happens to one stream: where it goes, or why it is not matched."""
+    """Giải thích một dòng đi đâu hoặc vì sao không được ghép — explain where a stream goes or why it is unmatched."""
     from matching.engine import run_matching
     from matching.explain import explain_stream
     from symbiosis.network import build_network
@@ -154,14 +154,14 @@ def why(stream_id: str,
 
 @app.command()
 def template(path: Path) -> None:
-    """Write the blank Excel import template (Vietnamese headers with English keys)."""
+    """Ghi mẫu nhập liệu Excel trống — write the blank Excel import template."""
     services.write_template(path, lang=state.lang)
     console.print(t("cli.template_written", state.lang, path=path))
 
 
 @app.command()
 def catalogue(query: str, limit: Annotated[int, typer.Option(help="Maximum results")] = 15) -> None:
-    """Search materials and Phụ lục II items (diacritics-insensitive, Vietnamese or English)."""
+    """Tra cứu vật liệu và mục Phụ lục II (không phân biệt dấu) — search materials and Annex II items."""
     cat = load_catalogue()
     hits = cat.search(query, limit=limit)
     if not hits:
