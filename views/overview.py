@@ -17,6 +17,7 @@ cols = st.columns(3)
 cols[0].metric(tr("ui.kpi_co2"), num(total.co2e_avoided_t))
 cols[1].metric(tr("ui.kpi_links"), int(total.links))
 cols[2].metric(tr("ui.kpi_firms"), int(total.firms_involved))
+st.caption(tr("ui.kpi_caption"))
 
 st.subheader(tr("ui.target_title"))
 landfill_share = 100 * (1 - total.share_diverted)
