@@ -136,6 +136,8 @@ def main() -> None:
     parser.add_argument("--write", action="store_true")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per scale")
+    parser.add_argument("--include", type=Path, action="append", default=[],
+                        help="JSON row(s) of a scale measured by an earlier '--one' run (e.g. national)")
     args = parser.parse_args()
     if args.one:
         print(json.dumps(run(args.one)))
@@ -153,6 +155,8 @@ def main() -> None:
             last = (err.stderr or "").strip().splitlines()[-1:] or ["?"]
             rows.append({"scale": scale, "firms": SCALES[scale][0], "streams": SCALES[scale][1],
                          "status": f"failed: {last[0][:120]}"})
+    for path in args.include:
+        rows.append(json.loads(path.read_text(encoding="utf-8").strip().splitlines()[-1]))
     table = pd.DataFrame(rows)
     print(table.T.to_string(header=False))
     if args.write:
