@@ -170,8 +170,8 @@ def main() -> None:
         machine = f"{platform.processor() or platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}"
         Path(__file__).resolve().parents[1].joinpath("docs", "benchmarks.md").write_text(
             "# Benchmarks\n\nProduced by `python benchmarks/bench_matching.py --write` on " + machine
-            + f", {time.strftime('%Y-%m-%d')}.\nInstances are **synthetic** (random firms in a Hưng Yên-sized box,"
-            " materials drawn from the exchange rules). Times in seconds; `resolve_s` = solve only"
+            + f", {time.strftime('%Y-%m-%d')}.\nInstances are **synthetic** (random firms in a Hưng Yên-sized box — a Viet Nam-sized box"
+            " for the national scale — with materials drawn from the exchange rules). Times in seconds; `resolve_s` = solve only"
             " (what a parameter change re-runs); peak RSS of the whole process.\n"
             "`nx_over_ortools` compares OR-Tools SimpleMinCostFlow with networkx network_simplex on the same"
             " integer network (all yields set to 1); `same_objective` checks they agree exactly."
