@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from symbiosis import services
+from symbiosis import schema, services
 from symbiosis.catalogue import load_catalogue
 from symbiosis.i18n import fmt_number, t
 from symbiosis.settings import get_settings
@@ -97,8 +97,8 @@ def import_(path: Path,
 def export(path: Path) -> None:
     """Xuất mọi bảng ra thư mục CSV hoặc tệp .xlsx — export all tables to CSV or a workbook."""
     store = open_store(state.db)
-    written = services.export(store, path)
-    console.print(t("cli.exported", state.lang, n=len(written) if path.suffix != ".xlsx" else 4, path=path))
+    services.export(store, path)
+    console.print(t("cli.exported", state.lang, n=len(schema.COMPONENTS), path=path))
 
 
 @app.command()

@@ -65,16 +65,20 @@ def test_hand_worked_scrap_exchange():
     assert total.links == 1 and total.firms_involved == 2
 
 
-def test_nearest_receiver_wins_when_landfill_is_equal():
+def _grain_and_two_feed_mills(near_km: float, far_km: float, **supply) -> dict[str, pd.DataFrame]:
+    """A brewery A with spent grain; feed mills NEAR and FAR due north, each needing 80 t/yr."""
     dlat = 1.0 / KM_PER_DEG_LAT
-    tables = _tables(
+    return _tables(
         [{"firm_id": "A", "name": "A", "lat": 20.9, "lon": 106.0},
-         {"firm_id": "NEAR", "name": "N", "lat": 20.9 + 5 * dlat, "lon": 106.0},
-         {"firm_id": "FAR", "name": "F", "lat": 20.9 + 20 * dlat, "lon": 106.0}],
-        [{"stream_id": "s", "firm_id": "A", "direction": "output", "material_id": "brewers_spent_grain", "quantity": 50.0},
+         {"firm_id": "NEAR", "name": "N", "lat": 20.9 + near_km * dlat, "lon": 106.0},
+         {"firm_id": "FAR", "name": "F", "lat": 20.9 + far_km * dlat, "lon": 106.0}],
+        [{"stream_id": "s", "firm_id": "A", "direction": "output", "material_id": "brewers_spent_grain", **supply},
          {"stream_id": "near", "firm_id": "NEAR", "direction": "input", "material_id": "animal_feed", "quantity": 80.0},
          {"stream_id": "far", "firm_id": "FAR", "direction": "input", "material_id": "animal_feed", "quantity": 80.0}])
-    m = run_matching(build_network(tables)).matches
+
+
+def test_nearest_receiver_wins_when_landfill_is_equal():
+    m = run_matching(build_network(_grain_and_two_feed_mills(5, 20, quantity=50.0))).matches
     assert list(m.receiver_firm_id) == ["NEAR"]
     assert m.quantity.iloc[0] == pytest.approx(50.0)
 
@@ -254,15 +258,7 @@ def test_why_not_matched_answers_concretely(store):
 
 
 def test_uncertain_quantities_report_changes_at_bounds():
-    dlat = 1.0 / KM_PER_DEG_LAT
-    tables = _tables(
-        [{"firm_id": "A", "name": "A", "lat": 20.9, "lon": 106.0},
-         {"firm_id": "B", "name": "B", "lat": 20.9 + 2 * dlat, "lon": 106.0},
-         {"firm_id": "C", "name": "C", "lat": 20.9 + 9 * dlat, "lon": 106.0}],
-        [{"stream_id": "s", "firm_id": "A", "direction": "output", "material_id": "brewers_spent_grain",
-          "quantity": 100.0, "quantity_min": 60.0, "quantity_max": 150.0},
-         {"stream_id": "near", "firm_id": "B", "direction": "input", "material_id": "animal_feed", "quantity": 80.0},
-         {"stream_id": "far", "firm_id": "C", "direction": "input", "material_id": "animal_feed", "quantity": 80.0}])
+    tables = _grain_and_two_feed_mills(2, 9, quantity=100.0, quantity_min=60.0, quantity_max=150.0)
     result = run_matching(build_network(tables))
     m = result.matches.set_index("demand_stream_id").quantity
     assert m["near"] == pytest.approx(80) and m["far"] == pytest.approx(20)   # expected value: 100 t
