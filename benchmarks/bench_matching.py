@@ -71,7 +71,8 @@ def run(scale: str) -> dict:
     cand, sol, stats = solve_by_column_generation(net, cat, "lexicographic", sup_q, dem_q, util, ef)
     t2 = time.perf_counter()
     matches = _matches(net, cand, sol, ef, cat)
-    _kpis(net, matches, _unmatched_supply(net, cand, matches))
+    _unmatched_supply(net, cand, matches)
+    _kpis(net, matches)
     t3 = time.perf_counter()
     # re-solve after a parameter change (landfill fee × 2), everything else cached
     changed = replace(net, parameters={**net.parameters,

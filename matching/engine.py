@@ -90,7 +90,7 @@ def run_matching(network: Network, objective: str = "lexicographic", catalogue: 
     matches = _matches(network, cand, sol, ef, cat)
     unmatched = _unmatched_supply(network, cand, matches)
     unmet = _unmet_demand(network, matches)
-    kpis = _kpis(network, matches, unmatched)
+    kpis = _kpis(network, matches)
     result = MatchResult(matches, unmatched, unmet, kpis, sol.status, sol.solver, objective,
                          dict(network.parameters), cand)
     uncertain = s.quantity_per_year_min.notna() | s.quantity_per_year_max.notna()
@@ -242,8 +242,7 @@ def _unmet_demand(network: Network, matches: pd.DataFrame) -> pd.DataFrame:
                          "quantity_left": rows.quantity_left, "unit": rows.base_unit}).reset_index(drop=True)
 
 
-def _kpis(network: Network, matches: pd.DataFrame, unmatched: pd.DataFrame) -> pd.DataFrame:
-    del unmatched
+def _kpis(network: Network, matches: pd.DataFrame) -> pd.DataFrame:
     s = network.supplies
     waste = s[(s.kind != "utility") & (s.base_unit == "t")]
     rows = []
