@@ -195,6 +195,22 @@ def _nearest_pairs(sup_xyz: np.ndarray, tree_d: cKDTree, dem_xyz: np.ndarray, k:
     return i[first], j[first], v[first]
 
 
+def _pairs_within(sup_xyz: np.ndarray, tree_d: cKDTree, dem_xyz: np.ndarray,
+                  radius_km: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs within each supply's *own* radius (pricing radii differ widely between supplies;
+    one query at the largest radius would generate most pairs only to discard them)."""
+    radius_km = np.where(np.isfinite(radius_km), np.maximum(radius_km, 0.0), np.pi * EARTH_RADIUS_KM)
+    chords = 2 * EARTH_RADIUS_KM * np.sin(np.minimum(radius_km, np.pi * EARTH_RADIUS_KM) / (2 * EARTH_RADIUS_KM))
+    hits = tree_d.query_ball_point(sup_xyz, r=chords + 1e-9, return_sorted=False)
+    counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
+    if counts.sum() == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
+    pi = np.repeat(np.arange(len(sup_xyz)), counts)
+    pj = np.fromiter((j for h in hits for j in h), dtype=np.int64, count=int(counts.sum()))
+    pv = np.linalg.norm(sup_xyz[pi] - dem_xyz[pj], axis=1)
+    return pi, pj, pv
+
+
 def build_candidates(network: Network, catalogue: Catalogue | None = None,
                      distances: pd.DataFrame | None = None, supply_mask: np.ndarray | None = None,
                      radius_cap: np.ndarray | None = None, k_nearest: int | None = None,
@@ -248,7 +264,9 @@ def build_candidates(network: Network, catalogue: Catalogue | None = None,
         if not np.isfinite(radius) or radius <= 0:
             radius = 0.0
         chord = great_circle_to_chord(radius) + 1e-9
-        if k_nearest is None:
+        if k_nearest is None and radius_cap is not None:
+            pi, pj, pv = _pairs_within(xyz[sup], tree_d, xyz[dem], limit[sup] / circuity)
+        elif k_nearest is None:
             pairs = cKDTree(xyz[sup]).sparse_distance_matrix(tree_d, chord, output_type="ndarray")
             pi, pj, pv = pairs["i"], pairs["j"], pairs["v"]
         else:

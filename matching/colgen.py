@@ -14,6 +14,8 @@ graph (LP optimality conditions), which the tests check against full enumeration
 
 from __future__ import annotations
 
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +30,7 @@ from matching.candidates import (
 from matching.optimise import Solution, _cost_vector, _solve_sparse, arc_weights, lp_matrix
 from symbiosis.catalogue import Catalogue
 from symbiosis.network import Network
+from symbiosis.settings import solver_threads
 
 
 @dataclass(frozen=True)
@@ -65,157 +68,261 @@ def material_components(cat: Catalogue, streams: pd.DataFrame) -> np.ndarray:
     return np.array([codes.get(r, -1) for r in roots], dtype=np.int64)
 
 
+@dataclass
+class _Part:
+    """Column-generation state of one rule-graph component."""
+
+    in_comp: np.ndarray  # stream rows of the component
+    arcs: pd.DataFrame
+    flow: np.ndarray | None = None
+    status: str = "OPTIMAL"
+    value: float = 0.0
+    z1: float = 0.0  # stage-1 optimum (largest diversion), once known
+    rounds: int = 0
+
+
 def solve_by_column_generation(network: Network, cat: Catalogue, objective: str, supply_qty: np.ndarray,
                                demand_qty: np.ndarray, is_utility: np.ndarray, ef_landfill: np.ndarray,
                                distances: pd.DataFrame | None = None, k_nearest: int = 8,
                                max_rounds: int = 200) -> tuple[Candidates, Solution, ColumnGenerationStats]:
-    """Optimal flows over the full candidate graph without building it (see module docstring)."""
+    """Optimal flows over the full candidate graph without building it (see module docstring).
+
+    Components are independent LPs; they advance in lock-step rounds so that one pricing
+    query serves all of them, and each round's LPs are solved in parallel threads.
+    """
     context = CandidateContext.build(network, cat, distances)
+    fingerprint = _fingerprint(network, context, objective, supply_qty, demand_qty, is_utility, ef_landfill,
+                               k_nearest)
+    cached = _SOLVED.get(fingerprint)
+    if cached is not None:  # nothing the optimum depends on has changed: refresh the cost columns only
+        cand, sol, stats = cached
+        arcs = cand.arcs.assign(transport_cost_per_unit=context.cost_tkm * cand.arcs.mass_t_per_unit
+                                * cand.arcs.distance_km,
+                                disposal_fee_per_unit=context.fee[cand.arcs.supply.to_numpy()])
+        return Candidates(arcs, cand.excluded, cand.compatible_supplies), sol, stats
     start = build_candidates(network, cat, distances, k_nearest=k_nearest, context=context)
     component = material_components(cat, network.streams)
-    arc_parts, flow_parts, z1_total, rounds, status = [], [], 0.0, 0, "OPTIMAL"
-    value_total = 0.0
     start_comp = component[start.arcs.supply.to_numpy()] if len(start.arcs) else np.array([], dtype=np.int64)
+    parts = []
     for comp in np.unique(component[component >= 0]):
         in_comp = component == comp
-        if not (in_comp & (supply_qty > 0)).any() or not (in_comp & (demand_qty > 0)).any():
-            continue
-        arcs0 = start.arcs[start_comp == comp].reset_index(drop=True)
-        res = _solve_component(network, cat, objective, supply_qty, demand_qty, is_utility, ef_landfill,
-                               context, arcs0, in_comp, max_rounds)
-        arcs_c, flow_c, status_c, value_c, z1_c, rounds_c = res
-        rounds += rounds_c
-        if status_c != "OPTIMAL":
-            status = status_c
-        arc_parts.append(arcs_c)
-        flow_parts.append(flow_c)
-        z1_total += z1_c
-        value_total += value_c
-    arcs = pd.concat(arc_parts, ignore_index=True) if arc_parts else start.arcs.iloc[:0]
-    flow = np.concatenate(flow_parts) if flow_parts else np.zeros(0)
+        if (in_comp & (supply_qty > 0)).any() and (in_comp & (demand_qty > 0)).any():
+            parts.append(_Part(in_comp, start.arcs[start_comp == comp].reset_index(drop=True)))
+    run = _Runner(network, cat, objective, supply_qty, demand_qty, is_utility, ef_landfill, context, component,
+                  max_rounds)
+    if objective == "lexicographic":
+        run.lexicographic(parts)
+    else:
+        run.loop("weighted", parts)
+    arcs = pd.concat([p.arcs for p in parts], ignore_index=True) if parts else start.arcs.iloc[:0]
+    flow = np.concatenate([p.flow for p in parts]) if parts else np.zeros(0)
+    status = next((p.status for p in parts if p.status != "OPTIMAL"), "OPTIMAL")
     weights = arc_weights(arcs, is_utility)
     tkm = arcs.mass_t_per_unit.to_numpy() * arcs.distance_km.to_numpy()
-    values = {"diverted": float(weights @ flow), "tkm": float(tkm @ flow), "objective": float(value_total)}
+    values = {"diverted": float(weights @ flow), "tkm": float(tkm @ flow),
+              "objective": float(sum(p.value for p in parts))}
     if objective == "lexicographic":
-        values["diverted_stage1"] = float(z1_total)
+        values["diverted_stage1"] = float(sum(p.z1 for p in parts))
     cand = Candidates(arcs, start.excluded, start.compatible_supplies)
-    stats = ColumnGenerationStats(rounds, len(start.arcs), len(arcs))
+    stats = ColumnGenerationStats(max((p.rounds for p in parts), default=0), len(start.arcs), len(arcs))
     if status != "OPTIMAL":
-        return cand, Solution(np.zeros(len(arcs)), status, "GLOP+colgen", objective, values), stats
-    return cand, Solution(flow, status, "GLOP+colgen", objective, values), stats
+        flow = np.zeros(len(arcs))
+    solution = Solution(flow, status, "GLOP+colgen", objective, values)
+    _SOLVED[fingerprint] = (cand, solution, stats)
+    while len(_SOLVED) > _SOLVED_MAX:
+        _SOLVED.pop(next(iter(_SOLVED)))
+    return cand, solution, stats
 
 
-def _solve_component(network, cat, objective, supply_qty, demand_qty, is_utility, ef_landfill, context: CandidateContext,
-                     arcs: pd.DataFrame, in_comp: np.ndarray, max_rounds: int):
-    """Column generation on one component; returns arcs, flows, status, objective, stage-1 value, rounds.
+#: Recently solved instances by fingerprint (oldest first). A planner who changes a
+#: parameter the optimum does not depend on — the landfill fee under the lexicographic
+#: objective when the haul limit, not the fee, bounds every arc — gets the answer back
+#: without solving again; the fee-dependent cost columns are recomputed.
+_SOLVED: dict[bytes, tuple[Candidates, Solution, ColumnGenerationStats]] = {}
+_SOLVED_MAX = 4
 
-    Lexicographic objective: solve ``min t·km − M·diverted`` (one LP, no dense side row,
-    several times faster than a constrained second stage), then verify with a stage-1 LP
-    (max diverted) over the full graph that the diverted amount is maximal — which proves
-    the answer lexicographically optimal. If not, M grows tenfold; after three tries the
-    classic two-stage method is used.
+
+def _fingerprint(network: Network, context: CandidateContext, objective: str, supply_qty: np.ndarray,
+                 demand_qty: np.ndarray, is_utility: np.ndarray, ef_landfill: np.ndarray, k_nearest: int) -> bytes:
+    """Digest of everything the optimal flows depend on.
+
+    Candidate arcs depend on positions, materials, the legal gate, circuity, distance
+    overrides and each supply's haul limit (which folds in the fee, transport cost and
+    maximum haul); the LP on quantities and the objective. Cost parameters enter the
+    objective only for ``vnd`` and ``co2e``.
     """
+    h = hashlib.blake2b(digest_size=20)
+    for array in (context.xyz, context.limit, context.mass, supply_qty, demand_qty, is_utility):
+        h.update(np.ascontiguousarray(array).tobytes())
+    for column in (context.firm, context.material, context.mark, context.test, context.code,
+                   context.receiver_licences):
+        h.update(repr(list(column)).encode())
+    h.update(repr((objective, k_nearest, context.circuity, sorted(context.overrides.items()),
+                   [sorted(rule.items()) for rule in context.rules])).encode())
     if objective != "lexicographic":
-        return _cg(network, cat, objective, "weighted", supply_qty, demand_qty, is_utility, ef_landfill,
-                   context, arcs, in_comp, max_rounds)
-    limit = max(network.parameters["max_haul_km"], network.parameters["max_pipe_km"])
-    if context.overrides:
-        limit = max(limit, max(context.overrides.values()))
-    big_m = 10.0 * max(limit, 1.0)
-    rounds = 0
-    for _ in range(3):
-        arcs, flow, status, value, _, r1 = _cg(network, cat, objective, "lexw", supply_qty, demand_qty, is_utility,
-                                               ef_landfill, context, arcs, in_comp, max_rounds, big_m=big_m)
-        if status != "OPTIMAL":
-            return arcs, flow, status, value, 0.0, rounds + r1
-        weights = arc_weights(arcs, is_utility)
-        diverted = float(weights @ flow)
-        shipped = np.bincount(arcs.supply.to_numpy(), weights=flow, minlength=len(supply_qty))
-        comp_supplies = np.flatnonzero(in_comp & (supply_qty > 0))
-        if np.all(shipped[comp_supplies] >= supply_qty[comp_supplies] * (1 - 1e-9) - 1e-9):
-            # every supply is fully shipped: no answer can divert more, so no check is needed
-            tkm = arcs.mass_t_per_unit.to_numpy() * arcs.distance_km.to_numpy()
-            return arcs, flow, status, float(tkm @ flow), diverted, rounds + r1
-        arcs_chk, _, status1, z1, _, r2 = _cg(network, cat, objective, "stage1", supply_qty, demand_qty, is_utility,
-                                              ef_landfill, context, arcs, in_comp, max_rounds)
-        rounds += r1 + r2
-        if status1 != "OPTIMAL":
-            return arcs, flow, status1, value, 0.0, rounds
-        if diverted >= z1 * (1 - 1e-7) - 1e-7:
-            tkm = arcs.mass_t_per_unit.to_numpy() * arcs.distance_km.to_numpy()
-            return arcs, flow, status, float(tkm @ flow), z1, rounds
-        arcs = arcs_chk  # stage 1 found arcs the weighted run lacked; keep them
-        big_m *= 10.0
-    arcs, _, status, z1, _, r1 = _cg(network, cat, objective, "stage1", supply_qty, demand_qty, is_utility,
-                                     ef_landfill, context, arcs, in_comp, max_rounds)
-    arcs, flow, status, value, _, r2 = _cg(network, cat, objective, "stage2", supply_qty, demand_qty, is_utility,
-                                           ef_landfill, context, arcs, in_comp, max_rounds, z1=z1)
-    return arcs, flow, status, value, z1, rounds + r1 + r2
+        h.update(repr(sorted(network.parameters.items())).encode())
+        h.update(np.ascontiguousarray(ef_landfill).tobytes())
+    return h.digest()
 
 
-def _cg(network, cat, objective, stage, supply_qty, demand_qty, is_utility, ef_landfill, context,
-        arcs: pd.DataFrame, in_comp: np.ndarray, max_rounds: int, big_m: float = 0.0, z1: float = 0.0):
-    """Column-generation loop for one stage: solve, price, add improving arcs, repeat."""
-    n_streams = len(network.streams)
-    params = network.parameters
-    keys = set(_key(arcs, n_streams).tolist())
-    status, flow, value, rounds = "OPTIMAL", np.zeros(len(arcs)), 0.0, 0
-    for _ in range(max_rounds):
-        rounds += 1
-        if len(arcs):
-            ub, matrix, row_lb, row_ub, sup_rows, dem_rows = lp_matrix(arcs, supply_qty, demand_qty)
-            weights = arc_weights(arcs, is_utility)
-            tkm = arcs.mass_t_per_unit.to_numpy() * arcs.distance_km.to_numpy()
-            if stage == "stage1":
-                obj, maximize = weights, True
-            elif stage == "lexw":
-                obj, maximize = tkm - big_m * weights, False
-            elif stage == "stage2":
-                obj, maximize = tkm, False
-                matrix = sp.vstack([matrix, sp.csr_matrix(weights)]).tocsr()
-                row_lb = np.append(row_lb, z1 * (1 - 1e-9) - 1e-9)
-                row_ub = np.append(row_ub, np.inf)
-            else:
-                obj, maximize = _cost_vector(arcs, objective, params, ef_landfill), False
-            status, flow, value, duals = _solve_sparse(obj, maximize, ub, matrix, row_lb, row_ub)
-            if status != "OPTIMAL":
-                return arcs, flow, status, value, z1, rounds
-            pi = np.zeros(n_streams)
-            pi[sup_rows] = duals[: len(sup_rows)]
-            pi[dem_rows] = duals[len(sup_rows): len(sup_rows) + len(dem_rows)]
-            lam = duals[-1] if stage == "stage2" else big_m if stage == "lexw" else 0.0
-        else:
-            obj, pi, lam, value = np.zeros(1), np.zeros(n_streams), big_m, 0.0
-        price_stage = "stage2" if stage == "lexw" else stage  # same reduced-cost form, λ = M
-        new = _price(network, cat, context, price_stage, objective, pi, lam, is_utility,
-                     np.where(in_comp, supply_qty, 0.0), ef_landfill)
-        if len(new) == 0:
-            break
-        new = new[~np.isin(_key(new, n_streams), list(keys))]
-        new_w = arc_weights(new, is_utility)
-        tol = 1e-9 * max(1.0, float(np.abs(obj).max()) if len(obj) else 1.0)
+class _Runner:
+    """Column generation for many components at once (one pricing query per round)."""
+
+    def __init__(self, network, cat, objective, supply_qty, demand_qty, is_utility, ef_landfill, context,
+                 component, max_rounds):
+        self.network, self.cat, self.objective = network, cat, objective
+        self.supply_qty, self.demand_qty, self.is_utility, self.ef = supply_qty, demand_qty, is_utility, ef_landfill
+        self.context, self.component, self.max_rounds = context, component, max_rounds
+        self.n = len(network.streams)
+        self.threads = solver_threads()
+
+    def lexicographic(self, parts: list[_Part]) -> None:
+        """``min t·km − M·diverted`` per component, proven lexicographic by a stage-1 check.
+
+        One weighted LP (no dense side row) is several times faster than a constrained
+        second stage. A component whose supplies all ship in full cannot divert more, so
+        it needs no check; otherwise a stage-1 LP (max diverted) over the full graph
+        must reach the same amount. If not, M grows tenfold; after three tries the
+        classic two stages run.
+        """
+        params = self.network.parameters
+        limit = max(params["max_haul_km"], params["max_pipe_km"])
+        if self.context.overrides:
+            limit = max(limit, max(self.context.overrides.values()))
+        big_m = 10.0 * max(limit, 1.0)
+        pending = parts
+        for _ in range(3):
+            self.loop("lexw", pending, big_m=big_m)
+            unsure = []
+            for p in pending:
+                if p.status != "OPTIMAL":
+                    continue
+                weights = arc_weights(p.arcs, self.is_utility)
+                p.z1 = float(weights @ p.flow)
+                p.value = float(self._tkm(p.arcs) @ p.flow)
+                shipped = np.bincount(p.arcs.supply.to_numpy(), weights=p.flow, minlength=self.n)
+                rows = np.flatnonzero(p.in_comp & (self.supply_qty > 0))
+                if not np.all(shipped[rows] >= self.supply_qty[rows] * (1 - 1e-9) - 1e-9):
+                    unsure.append(p)
+            checks = [_Part(p.in_comp, p.arcs) for p in unsure]
+            self.loop("stage1", checks)
+            pending = []
+            for p, chk in zip(unsure, checks, strict=True):
+                p.rounds += chk.rounds
+                if chk.status != "OPTIMAL":
+                    p.status = chk.status
+                elif p.z1 >= chk.value * (1 - 1e-7) - 1e-7:
+                    p.z1 = chk.value
+                else:  # stage 1 found arcs the weighted run lacked; keep them and raise M
+                    p.arcs = chk.arcs
+                    pending.append(p)
+            if not pending:
+                return
+            big_m *= 10.0
+        self.loop("stage1", pending)
+        for p in pending:
+            p.z1 = p.value
+        self.loop("stage2", pending)
+
+    @staticmethod
+    def _tkm(arcs: pd.DataFrame) -> np.ndarray:
+        return arcs.mass_t_per_unit.to_numpy() * arcs.distance_km.to_numpy()
+
+    def _objective(self, stage: str, arcs: pd.DataFrame, big_m: float) -> tuple[np.ndarray, bool]:
         if stage == "stage1":
-            rc = new_w - (pi[new.supply] + new["yield"].to_numpy() * pi[new.demand])
-            improving = rc > tol
-        else:
-            new_tkm = new.mass_t_per_unit.to_numpy() * new.distance_km.to_numpy()
-            if stage == "lexw":
-                c = new_tkm - big_m * new_w
-                rc = c - (pi[new.supply] + new["yield"].to_numpy() * pi[new.demand])
-            elif stage == "stage2":
-                rc = new_tkm - (pi[new.supply] + new["yield"].to_numpy() * pi[new.demand] + lam * new_w)
-            else:
-                c = _cost_vector(new, objective, params, ef_landfill)
-                rc = c - (pi[new.supply] + new["yield"].to_numpy() * pi[new.demand])
-            improving = rc < -tol
-        if not improving.any():
-            break
-        add = new[improving]
-        keys.update(_key(add, n_streams).tolist())
-        arcs = pd.concat([arcs, add], ignore_index=True)
-    flow = np.clip(flow, 0, None)
-    flow[flow < 1e-9] = 0.0
-    return arcs, flow, status, value, z1, rounds
+            return arc_weights(arcs, self.is_utility), True
+        if stage == "lexw":
+            return self._tkm(arcs) - big_m * arc_weights(arcs, self.is_utility), False
+        if stage == "stage2":
+            return self._tkm(arcs), False
+        return _cost_vector(arcs, self.objective, self.network.parameters, self.ef), False
+
+    def _solve(self, p: _Part, stage: str, big_m: float):
+        """LP of one component; returns its row duals scattered to stream rows and λ."""
+        ub, matrix, row_lb, row_ub, sup_rows, dem_rows = lp_matrix(p.arcs, self.supply_qty, self.demand_qty)
+        obj, maximize = self._objective(stage, p.arcs, big_m)
+        if stage == "stage2":
+            matrix = sp.vstack([matrix, sp.csr_matrix(arc_weights(p.arcs, self.is_utility))]).tocsr()
+            row_lb = np.append(row_lb, p.z1 * (1 - 1e-9) - 1e-9)
+            row_ub = np.append(row_ub, np.inf)
+        status, flow, value, duals = _solve_sparse(obj, maximize, ub, matrix, row_lb, row_ub)
+        pi = np.zeros(self.n)
+        pi[sup_rows] = duals[: len(sup_rows)]
+        pi[dem_rows] = duals[len(sup_rows): len(sup_rows) + len(dem_rows)]
+        lam = duals[-1] if stage == "stage2" and status == "OPTIMAL" else big_m if stage == "lexw" else 0.0
+        return status, flow, value, pi, lam
+
+    def loop(self, stage: str, parts: list[_Part], big_m: float = 0.0) -> None:
+        """Solve, price, add improving arcs, repeat — all ``parts`` in lock-step."""
+        for p in parts:
+            p.status, p.flow, p.value = "OPTIMAL", np.zeros(len(p.arcs)), 0.0
+        keys = [set(_key(p.arcs, self.n).tolist()) for p in parts]
+        active = list(range(len(parts)))
+        pool = ThreadPoolExecutor(self.threads) if self.threads > 1 and len(parts) > 1 else None
+        for _ in range(self.max_rounds):
+            if not active:
+                break
+            pi, lam = np.zeros(self.n), np.zeros(self.n)
+            order = sorted(active, key=lambda k: -len(parts[k].arcs))  # biggest first balances threads
+            todo = [k for k in order if len(parts[k].arcs)]
+            solved = list(pool.map(lambda k: self._solve(parts[k], stage, big_m), todo)) if pool else \
+                [self._solve(parts[k], stage, big_m) for k in todo]
+            for k, (status, flow, value, pi_k, lam_k) in zip(todo, solved, strict=True):
+                p = parts[k]
+                p.status, p.flow, p.value = status, flow, value
+                pi += pi_k  # zero outside the component
+                lam[p.in_comp] = lam_k
+            for k in order:
+                parts[k].rounds += 1
+                if not len(parts[k].arcs):
+                    lam[parts[k].in_comp] = big_m
+            active = [k for k in order if parts[k].status == "OPTIMAL"]
+            in_active = np.zeros(self.n, dtype=bool)
+            for k in active:
+                in_active |= parts[k].in_comp
+            price_stage = "stage2" if stage == "lexw" else stage  # same reduced-cost form, λ = M
+            new = _price(self.network, self.cat, self.context, price_stage, self.objective, pi, lam, self.is_utility,
+                         np.where(in_active, self.supply_qty, 0.0), self.ef)
+            rc = self._reduced_cost(stage, new, pi, lam, big_m)
+            comp_of_new = self.component[new.supply.to_numpy()] if len(new) else np.zeros(0, dtype=np.int64)
+            still = []
+            for k in active:
+                p = parts[k]
+                comp = self.component[np.flatnonzero(p.in_comp)[0]]
+                tol = 1e-9 * max(1.0, float(np.abs(self._objective(stage, p.arcs, big_m)[0]).max(initial=1.0)))
+                mine = (comp_of_new == comp) & (rc > tol if stage == "stage1" else rc < -tol)
+                if not mine.any():
+                    continue
+                add = new[mine]
+                add = add[~np.isin(_key(add, self.n), list(keys[k]))]
+                if len(add) == 0:
+                    continue
+                keys[k].update(_key(add, self.n).tolist())
+                p.arcs = pd.concat([p.arcs, add], ignore_index=True)
+                still.append(k)
+            active = still
+        if pool:
+            pool.shutdown()
+        for p in parts:
+            if len(p.flow) != len(p.arcs):  # arcs were added after the last solve (round limit)
+                p.status = p.status if p.status != "OPTIMAL" else "NOT_CONVERGED"
+                p.flow = np.zeros(len(p.arcs))
+            p.flow = np.clip(p.flow, 0, None)
+            p.flow[p.flow < 1e-9] = 0.0
+
+    def _reduced_cost(self, stage: str, new: pd.DataFrame, pi: np.ndarray, lam: np.ndarray,
+                      big_m: float) -> np.ndarray:
+        if len(new) == 0:
+            return np.zeros(0)
+        sup, dem = new.supply.to_numpy(), new.demand.to_numpy()
+        dual_part = pi[sup] + new["yield"].to_numpy() * pi[dem]
+        w = arc_weights(new, self.is_utility)
+        if stage == "stage1":
+            return w - dual_part
+        if stage == "stage2":
+            return self._tkm(new) - dual_part - lam[sup] * w
+        obj, _ = self._objective(stage, new, big_m)
+        return obj - dual_part
 
 
 def _price(network: Network, cat: Catalogue, context: CandidateContext, stage: str, objective: str, pi: np.ndarray, lam: float,

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -173,9 +174,12 @@ def _matches(network: Network, cand: Candidates, sol: Solution, ef: np.ndarray, 
     rules = cat.rules
     names = cat.materials.name_vi
     sources = {r: text[:120] for r, text in zip(cat.rules.rule_id, cat.rules.source, strict=True)}
+    # plain object arrays: iterating Arrow-backed string columns row by row is slow
+    row_type = namedtuple("MatchRow", _EXPLAIN_COLUMNS)
+    rows = [row_type(*values) for values in zip(*(out[c].to_numpy(dtype=object) for c in _EXPLAIN_COLUMNS))]
     for lang in ("vi", "en"):
         names = cat.materials[f"name_{lang}"].to_dict()
-        out[f"explanation_{lang}"] = [_explain(row, lang, names, sources) for row in out.itertuples(index=False)]
+        out[f"explanation_{lang}"] = [_explain(row, lang, names, sources) for row in rows]
     return out.sort_values(["supply_stream_id", "demand_stream_id"]).reset_index(drop=True)
 
 
@@ -195,6 +199,11 @@ def _next_best(s: pd.DataFrame, arcs: pd.DataFrame, sup: np.ndarray, dem: np.nda
     km = np.where(use_second, chosen.supply.map(second.distance_km), chosen.supply.map(first.distance_km))
     firm = [None if (isinstance(f, float) and np.isnan(f)) or f is None else f for f in firm]
     return firm, [float(k) for k in km]
+
+
+_EXPLAIN_COLUMNS = ("quantity", "unit", "material_id", "supplier_firm_id", "receiver_firm_id", "distance_km",
+                    "rule_id", "transport_cost_vnd", "disposal_cost_avoided_vnd", "next_best_receiver_firm_id",
+                    "next_best_distance_km")
 
 
 def _explain(m, lang: str, names: dict[str, str], sources: dict[str, str]) -> str:

@@ -30,6 +30,16 @@ MAX_STREAM_QUANTITY_PER_YEAR = 5.0e7
 #: groups stop at 19, so "99 NN NN" can never be mistaken for a real code.
 PLACEHOLDER_WASTE_CODE_GROUP = "99"
 
+#: Environment variable: threads for solving independent LP components at once
+#: (GLOP releases the GIL, so two cores solve two components in parallel).
+SOLVER_THREADS_ENV = "SYMBIOSIS_SOLVER_THREADS"
+
+
+def solver_threads() -> int:
+    """Threads used for independent LP solves (default: every core)."""
+    value = os.environ.get(SOLVER_THREADS_ENV)
+    return max(1, int(value)) if value else max(1, os.cpu_count() or 1)
+
 
 def default_db_path() -> Path:
     """SQLite file used when :data:`DB_URL_ENV` is not set."""

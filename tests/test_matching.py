@@ -278,3 +278,37 @@ def test_networkx_view(store):
     assert g.number_of_nodes() == 7 and g.number_of_edges() == 5
     assert g.has_edge("F004", "F005")
     assert g.nodes["F001"]["park_id"] == "TEST-A"
+
+
+def test_resolve_reuses_the_optimum_only_when_nothing_it_depends_on_changed(monkeypatch):
+    """Doubling the landfill fee cannot move the lexicographic optimum while the haul limit binds:
+    the same flows come back with the fee-dependent cost columns recomputed. A quantity change
+    must solve again, and one or two solver threads give the same answer."""
+    from dataclasses import replace
+
+    from symbiosis.synthetic import synthetic_tables
+
+    tables = synthetic_tables(60, 300, seed=7)
+    net = build_network(tables)
+    first = run_matching(net, method="colgen")
+    fee = net.parameters["landfill_fee_vnd_per_t"]
+    doubled = run_matching(replace(net, parameters={**net.parameters, "landfill_fee_vnd_per_t": 2 * fee}),
+                           method="colgen")
+    key = ["supply_stream_id", "demand_stream_id", "quantity"]
+    pd.testing.assert_frame_equal(first.matches[key], doubled.matches[key])
+    ordinary = (first.matches.hazard_mark != "NH").to_numpy()
+    assert ordinary.sum() > 10
+    np.testing.assert_allclose(doubled.matches.disposal_cost_avoided_vnd.to_numpy()[ordinary],
+                               2 * first.matches.disposal_cost_avoided_vnd.to_numpy()[ordinary])
+    streams = net.streams.copy()
+    row = streams.index[streams.direction == "output"][0]
+    streams.loc[row, "quantity_per_year"] *= 3
+    grown = run_matching(replace(net, streams=streams), method="colgen")
+    assert grown.kpis.diverted_t.iloc[0] != pytest.approx(first.kpis.diverted_t.iloc[0])
+    monkeypatch.setenv("SYMBIOSIS_SOLVER_THREADS", "1")
+    import matching.colgen as colgen
+
+    colgen._SOLVED.clear()
+    serial = run_matching(replace(net, streams=streams), method="colgen")
+    assert serial.kpis.diverted_t.iloc[0] == pytest.approx(grown.kpis.diverted_t.iloc[0], rel=1e-9)
+    assert serial.kpis.tkm.iloc[0] == pytest.approx(grown.kpis.tkm.iloc[0], rel=1e-7)
