@@ -127,7 +127,8 @@ class CandidateContext:
     trees: dict
 
     @classmethod
-    def build(cls, network: Network, cat: Catalogue, distances: pd.DataFrame | None = None) -> "CandidateContext":
+    def build(cls, network: Network, cat: Catalogue, distances: pd.DataFrame | None = None,
+              economic_pruning: bool = True) -> "CandidateContext":
         params = network.parameters
         s = network.streams
         mass = _mass_per_unit(s, cat)
@@ -137,6 +138,8 @@ class CandidateContext:
         # economic haul per supply: fee == cost_tkm × mass × distance; utilities go by pipe
         with np.errstate(divide="ignore", invalid="ignore"):
             econ = np.where(mass > 0, fee / (cost_tkm * mass), np.inf)
+        if not economic_pruning:  # a diversion target may need hauls that cost more than landfill
+            econ = np.full(len(s), np.inf)
         limit = np.where(is_utility, params["max_pipe_km"], np.minimum(econ, params["max_haul_km"]))
         licences = network.firms.set_index("firm_id").licences.fillna("").map(
             lambda text: frozenset(c.strip() for c in text.split(";") if c.strip()))
@@ -214,7 +217,7 @@ def _pairs_within(sup_xyz: np.ndarray, tree_d: cKDTree, dem_xyz: np.ndarray,
 def build_candidates(network: Network, catalogue: Catalogue | None = None,
                      distances: pd.DataFrame | None = None, supply_mask: np.ndarray | None = None,
                      radius_cap: np.ndarray | None = None, k_nearest: int | None = None,
-                     context: "CandidateContext | None" = None) -> Candidates:
+                     context: "CandidateContext | None" = None, economic_pruning: bool = True) -> Candidates:
     """Generate feasible supply→demand arcs (see module docstring).
 
     Parameters
@@ -230,8 +233,11 @@ def build_candidates(network: Network, catalogue: Catalogue | None = None,
     context
         Per-network arrays and k-d trees to reuse across calls (column generation prices
         the same network many times).
+    economic_pruning
+        Drop arcs longer than the economic haul (exact for every objective without a
+        diversion target; a target can make such hauls worthwhile).
     """
-    ctx = context or CandidateContext.build(network, catalogue or load_catalogue(), distances)
+    ctx = context or CandidateContext.build(network, catalogue or load_catalogue(), distances, economic_pruning)
     s = network.streams
     circuity, cost_tkm = ctx.circuity, ctx.cost_tkm
     mass, fee, xyz, firm, park = ctx.mass, ctx.fee, ctx.xyz, ctx.firm, ctx.park

@@ -47,6 +47,8 @@ class MatchResult:
     candidates: Candidates | None = None
     bound_changes: pd.DataFrame | None = None  # matches that differ when quantities sit at their min/max
     run_id: int | None = None  # set when saved in the store
+    target_share: float | None = None  # minimum share of waste diverted asked for, if any
+    target_met: bool | None = None
 
     @property
     def optimal(self) -> bool:
@@ -55,7 +57,7 @@ class MatchResult:
 
 def run_matching(network: Network, objective: str = "lexicographic", catalogue: Catalogue | None = None,
                  distances: pd.DataFrame | None = None, method: str = "auto", k_nearest: int = 8,
-                 bounds: bool = True) -> MatchResult:
+                 bounds: bool = True, min_diverted_share: float | None = None) -> MatchResult:
     """Propose the optimal set of exchanges for ``network``.
 
     ``method="colgen"`` solves exactly by column generation from each stream's
@@ -66,6 +68,11 @@ def run_matching(network: Network, objective: str = "lexicographic", catalogue: 
     Streams with ``quantity_min``/``quantity_max`` are solved on the expected value;
     with ``bounds=True`` the problem is re-solved with every uncertain stream at its
     minimum and at its maximum, and ``bound_changes`` lists the matches that differ.
+
+    ``min_diverted_share`` is a planner's target (share of waste tonnes kept from
+    landfill): a constraint of the ``vnd``/``co2e`` objectives (solved on the full
+    graph; status ``INFEASIBLE`` if unattainable); the lexicographic objective
+    already diverts the most possible, so there it is only checked (``target_met``).
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}")
@@ -77,11 +84,16 @@ def run_matching(network: Network, objective: str = "lexicographic", catalogue: 
     ef = np.where(np.isnan(ef), network.parameters["ef_landfill_default_tco2e_per_t"], ef)
     supply_qty = np.where((s.direction == "output").to_numpy(), qty, 0.0)
     demand_qty = np.where((s.direction == "input").to_numpy(), qty, 0.0)
+    waste_t = float(network.supplies.query("kind != 'utility' and base_unit == 't'").quantity_per_year.sum())
+    constrained = min_diverted_share is not None and objective != "lexicographic"
     if method == "auto":
-        method = "full" if pair_upper_bound(network, cat) <= FULL_GRAPH_LIMIT else "colgen"
+        method = "full" if constrained or pair_upper_bound(network, cat) <= FULL_GRAPH_LIMIT else "colgen"
     if method == "full":
-        cand = build_candidates(network, cat, distances)
-        sol = solve_lp(cand.arcs, supply_qty, demand_qty, is_utility, objective, network.parameters, ef)
+        cand = build_candidates(network, cat, distances, economic_pruning=not constrained)
+        sol = solve_lp(cand.arcs, supply_qty, demand_qty, is_utility, objective, network.parameters, ef,
+                       min_landfill_avoided_t=min_diverted_share * waste_t if constrained else None)
+    elif constrained:
+        raise ValueError("a diversion target with the vnd/co2e objective needs method='full'")
     elif method == "colgen":
         cand, sol, _ = solve_by_column_generation(network, cat, objective, supply_qty, demand_qty, is_utility, ef,
                                                   distances, k_nearest)
@@ -93,7 +105,10 @@ def run_matching(network: Network, objective: str = "lexicographic", catalogue: 
     unmet = _unmet_demand(network, matches)
     kpis = _kpis(network, matches)
     result = MatchResult(matches, unmatched, unmet, kpis, sol.status, sol.solver, objective,
-                         dict(network.parameters), cand)
+                         dict(network.parameters), cand, target_share=min_diverted_share)
+    if min_diverted_share is not None:
+        achieved = float(kpis.share_diverted.iloc[0]) if sol.status == "OPTIMAL" else 0.0
+        result.target_met = sol.status == "OPTIMAL" and achieved >= min_diverted_share - 1e-9
     uncertain = s.quantity_per_year_min.notna() | s.quantity_per_year_max.notna()
     if bounds and uncertain.any() and result.optimal:
         result.bound_changes = _bound_changes(network, result, objective, cat, distances, method, k_nearest)

@@ -125,8 +125,13 @@ def lp_matrix(arcs: pd.DataFrame, supply_qty: np.ndarray, demand_qty: np.ndarray
 
 def solve_lp(arcs: pd.DataFrame, supply_qty: np.ndarray, demand_qty: np.ndarray, supply_is_utility: np.ndarray,
              objective: str = "lexicographic", params: dict[str, float] | None = None,
-             ef_landfill: np.ndarray | None = None) -> Solution:
+             ef_landfill: np.ndarray | None = None, min_landfill_avoided_t: float | None = None) -> Solution:
     """Solve with GLOP. ``supply_qty``/``demand_qty`` are indexed by stream row.
+
+    ``min_landfill_avoided_t`` adds a diversion target (tonnes of waste kept from
+    landfill) as a constraint of the ``vnd``/``co2e`` objectives; an unattainable
+    target gives status ``INFEASIBLE``. (The lexicographic objective diverts the
+    most possible anyway.)
 
     The constraint matrix is assembled as a scipy CSR matrix and handed to OR-Tools in
     one call, so building costs O(arcs) numpy work rather than Python objects per term.
@@ -162,6 +167,11 @@ def solve_lp(arcs: pd.DataFrame, supply_qty: np.ndarray, demand_qty: np.ndarray,
     else:
         ef = ef_landfill if ef_landfill is not None else np.zeros(len(supply_qty))
         cost, maximize = _cost_vector(arcs, objective, params or {}, ef), False
+        if min_landfill_avoided_t is not None:
+            landfill_row = np.where(supply_is_utility[arcs.supply.to_numpy()], 0.0, arcs.mass_t_per_unit.to_numpy())
+            matrix = sp.vstack([matrix, sp.csr_matrix(landfill_row)]).tocsr()
+            row_lb = np.append(row_lb, min_landfill_avoided_t)
+            row_ub = np.append(row_ub, np.inf)
     status, flow, obj, _ = _solve_sparse(cost, maximize, ub, matrix, row_lb, row_ub)
     if status != "OPTIMAL":
         return Solution(np.zeros(n), status, "GLOP", objective, values)

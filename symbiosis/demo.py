@@ -95,41 +95,83 @@ def generate_demo(n_firms: int = DEFAULT_FIRMS, seed: int = DEFAULT_SEED) -> dic
         radius_km = np.sqrt((park.area_ha if park.area_ha == park.area_ha else 100.0) / 100.0 / np.pi)
         for kind in kinds:
             number += 1
-            arche = inputs["archetypes"].loc[kind]
-            r = radius_km * np.sqrt(rng.random())
-            angle = 2 * np.pi * rng.random()
-            lat = park.lat + r * np.sin(angle) / KM_PER_DEG
-            lon = park.lon + r * np.cos(angle) / (KM_PER_DEG * np.cos(np.radians(park.lat)))
-            firm_id = f"DEMO-{number:04d}"
-            licences = "; ".join(sorted(waste_code_for(m) for m in arche.licensed_for.split(";") if m)) or None
-            firms.append({"firm_id": firm_id, "name": f"DN mô phỏng {number:04d} – {arche.name_vi}",
-                          "park_id": park.park_id, "sector_code": arche.sector_code,
-                          "lat": round(float(lat), 5), "lon": round(float(lon), 5), "licences": licences,
-                          "notes": "dữ liệu mô phỏng (synthetic); vị trí gần đúng trong khu"})
-            for k, s in enumerate(inputs["streams"][inputs["streams"].archetype_id == kind].itertuples(index=False)):
-                if rng.random() >= s.probability:
-                    continue
-                m = cat.materials.loc[s.material_id]
-                quantity = float(f"{s.median_per_year * rng.lognormal(0.0, SPREAD_SIGMA):.3g}")
-                uncertain = rng.random() < 0.2
-                is_waste_output = s.direction == "output" and m.kind == "waste"
-                ks = (s.direction == "output" and m.kind in ("waste", "by-product")
-                      and (m.hazard_mark == "KS" or s.material_id in needs_test))
-                streams.append({
-                    "stream_id": f"{firm_id}-{k + 1:02d}", "firm_id": firm_id, "direction": s.direction,
-                    "material_id": s.material_id, "quantity": quantity, "unit": m.base_unit, "frequency": "year",
-                    "quantity_min": float(f"{quantity * 0.7:.3g}") if uncertain else None,
-                    "quantity_max": float(f"{quantity * 1.3:.3g}") if uncertain else None,
-                    "waste_code": waste_code_for(s.material_id) if is_waste_output else None,
-                    "hazard_mark": None,
-                    "hazard_test_result": ("non_hazardous" if rng.random() < 0.7 else None) if ks else None,
-                    "notes": "mô phỏng (synthetic)",
-                })
+            firm, rows = _tenant(park, kind, f"DEMO-{number:04d}", number, rng, inputs, cat, needs_test, radius_km)
+            firms.append(firm)
+            streams.extend(rows)
     return {
         "parks": parks[schema.columns("parks")].copy(),
         "firms": pd.DataFrame(firms, columns=schema.columns("firms")),
         "streams": pd.DataFrame(streams, columns=schema.columns("streams")),
     }
+
+
+def _tenant(park, kind: str, firm_id: str, number: int, rng: np.random.Generator, inputs: dict, cat,
+            needs_test: set, radius_km: float) -> tuple[dict, list[dict]]:
+    """One synthetic tenant of archetype ``kind`` placed at random inside ``park``, with its streams."""
+    arche = inputs["archetypes"].loc[kind]
+    r = radius_km * np.sqrt(rng.random())
+    angle = 2 * np.pi * rng.random()
+    lat = park.lat + r * np.sin(angle) / KM_PER_DEG
+    lon = park.lon + r * np.cos(angle) / (KM_PER_DEG * np.cos(np.radians(park.lat)))
+    licences = "; ".join(sorted(waste_code_for(m) for m in arche.licensed_for.split(";") if m)) or None
+    firm = {"firm_id": firm_id, "name": f"DN mô phỏng {number:04d} – {arche.name_vi}",
+            "park_id": park.park_id, "sector_code": arche.sector_code,
+            "lat": round(float(lat), 5), "lon": round(float(lon), 5), "licences": licences,
+            "notes": "dữ liệu mô phỏng (synthetic); vị trí gần đúng trong khu"}
+    streams = []
+    for k, s in enumerate(inputs["streams"][inputs["streams"].archetype_id == kind].itertuples(index=False)):
+        if rng.random() >= s.probability:
+            continue
+        m = cat.materials.loc[s.material_id]
+        quantity = float(f"{s.median_per_year * rng.lognormal(0.0, SPREAD_SIGMA):.3g}")
+        uncertain = rng.random() < 0.2
+        is_waste_output = s.direction == "output" and m.kind == "waste"
+        ks = (s.direction == "output" and m.kind in ("waste", "by-product")
+              and (m.hazard_mark == "KS" or s.material_id in needs_test))
+        streams.append({
+            "stream_id": f"{firm_id}-{k + 1:02d}", "firm_id": firm_id, "direction": s.direction,
+            "material_id": s.material_id, "quantity": quantity, "unit": m.base_unit, "frequency": "year",
+            "quantity_min": float(f"{quantity * 0.7:.3g}") if uncertain else None,
+            "quantity_max": float(f"{quantity * 1.3:.3g}") if uncertain else None,
+            "waste_code": waste_code_for(s.material_id) if is_waste_output else None,
+            "hazard_mark": None,
+            "hazard_test_result": ("non_hazardous" if rng.random() < 0.7 else None) if ks else None,
+            "notes": "mô phỏng (synthetic)",
+        })
+    return firm, streams
+
+
+def generate_tenants(park_id: str, n_firms: int, seed: int = DEFAULT_SEED,
+                     parks: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """SYNTHETIC tenants for one park (e.g. a pipeline KCN opening in a scenario).
+
+    The tenant mix follows the park's known industries (``park_industries.csv``); a park
+    without a recorded mix gets the average mix of all recorded parks. Firm ids are
+    ``SCN-<park>-NNN`` so they never clash with stored firms.
+    """
+    inputs = demo_inputs()
+    cat = load_catalogue()
+    rng = np.random.default_rng(seed)
+    table = parks if parks is not None and park_id in set(parks.park_id) else inputs["parks"]
+    if park_id not in set(table.park_id):
+        raise KeyError(park_id)
+    park = table[table.park_id == park_id].iloc[0]
+    industries = inputs["industries"]
+    mix = industries[industries.park_id == park_id]
+    if mix.empty:  # no recorded mix: the province-wide average
+        mix = industries.groupby("archetype_id", as_index=False).weight.sum()
+    kinds = rng.choice(mix.archetype_id.to_numpy(), size=n_firms, p=(mix.weight / mix.weight.sum()).to_numpy())
+    area = park.area_ha if park.area_ha == park.area_ha and park.area_ha else 100.0
+    radius_km = np.sqrt(area / 100.0 / np.pi)
+    needs_test = set(cat.rules[cat.rules.legal_condition == "hazard_test"].supply_material_id)
+    firms, streams = [], []
+    for number, kind in enumerate(kinds, start=1):
+        firm, rows = _tenant(park, kind, f"SCN-{park_id}-{number:03d}", number, rng, inputs, cat, needs_test,
+                             radius_km)
+        firms.append(firm)
+        streams.extend(rows)
+    return {"firms": pd.DataFrame(firms, columns=schema.columns("firms")),
+            "streams": pd.DataFrame(streams, columns=schema.columns("streams"))}
 
 
 def demo_dir() -> Path:

@@ -66,4 +66,4 @@ def test_db_url_from_environment_and_sqlite_pragmas(tmp_path, monkeypatch):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     with sqlite3.connect(tmp_path / "env.db") as con:
-        assert con.execute("SELECT version_num FROM alembic_version").fetchone() == ("0002",)
+        assert con.execute("SELECT version_num FROM alembic_version").fetchone() == ("0003",)

@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, bindparam, create_engine, event, insert, inspect, select, update
+from sqlalchemy import Engine, bindparam, create_engine, delete, event, insert, inspect, select, update
 from sqlalchemy.engine import Connection, make_url
 
 from symbiosis import schema
 from symbiosis.settings import get_settings
-from symbiosis.store.models import TABLES, ImportLog, MatchLink, MatchRun
+from symbiosis.store.models import TABLES, ImportLog, MatchLink, MatchRun, Scenario
 
 _HERE = Path(__file__).resolve().parent
 
@@ -153,7 +153,26 @@ class Store:
         return TableChange(added=len(added), changed=len(changed), unchanged=int(same.sum()))
 
 
-    def save_run(self, result) -> int:
+    def save_scenario(self, record: dict) -> None:
+        """Insert or replace a scenario (keys as :class:`~symbiosis.store.models.Scenario`)."""
+        table = Scenario.__table__
+        with self.engine.begin() as conn:
+            conn.execute(delete(table).where(table.c.scenario_id == record["scenario_id"]))
+            conn.execute(insert(table).values(**record))
+
+    def read_scenarios(self) -> pd.DataFrame:
+        """Every stored scenario, oldest first."""
+        table = Scenario.__table__
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(table).order_by(table.c.created_at, table.c.scenario_id)).mappings().all()
+        return pd.DataFrame(rows, columns=[c.name for c in table.columns])
+
+    def delete_scenario(self, scenario_id: str) -> bool:
+        table = Scenario.__table__
+        with self.engine.begin() as conn:
+            return conn.execute(delete(table).where(table.c.scenario_id == scenario_id)).rowcount > 0
+
+    def save_run(self, result, scenario_id: str | None = None) -> int:
         """Save a match result (links, KPIs, the parameters used); returns the run id."""
         links = result.matches[[c.name for c in MatchLink.__table__.columns if c.name != "run_id"]]
         with self.engine.begin() as conn:
@@ -161,6 +180,7 @@ class Store:
                 objective=result.objective, status=result.status, solver=result.solver,
                 parameters_json=json.dumps(result.parameters, sort_keys=True),
                 kpis_json=result.kpis.to_json(orient="records", force_ascii=False), links=len(links),
+                scenario_id=scenario_id,
             )).inserted_primary_key[0]
             if len(links):
                 conn.execute(insert(MatchLink.__table__), [{**r, "run_id": run_id} for r in _records(links)])

@@ -89,6 +89,7 @@ class MatchRun(Base):
     parameters_json: Mapped[str] = mapped_column(Text)
     kpis_json: Mapped[str] = mapped_column(Text)
     links: Mapped[int] = mapped_column(Integer)
+    scenario_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # None = the base data
 
 
 class MatchLink(Base):
@@ -114,3 +115,15 @@ class MatchLink(Base):
 
 #: Component name → ORM class, in dependency order.
 TABLES = {"parks": Park, "firms": Firm, "streams": Stream, "parameters": Parameter}
+
+
+class Scenario(Base):
+    """A named list of changes to the base data (JSON, see :mod:`symbiosis.scenarios`)."""
+
+    __tablename__ = "scenarios"
+    scenario_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    author: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.current_timestamp())
+    description: Mapped[str] = mapped_column(Text, default="")
+    changes_json: Mapped[str] = mapped_column(Text)
