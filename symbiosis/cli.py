@@ -182,5 +182,200 @@ def catalogue(query: str, limit: Annotated[int, typer.Option(help="Maximum resul
     console.print(table)
 
 
+# ------------------------------------------------------------------ scenarios
+
+scenario_app = typer.Typer(no_args_is_help=True,
+                           help="Kịch bản giả định (what-if): tạo, chạy, so sánh, đường đánh đổi, khả năng chống chịu — "
+                                "what-if scenarios: create, run, compare, trade-off curve, resilience.")
+app.add_typer(scenario_app, name="scenario")
+
+
+def _scenario_error(err) -> None:
+    for message in err.messages:
+        err_console.print(f"[red]{message}[/]")
+    raise typer.Exit(1)
+
+
+@scenario_app.command("create")
+def scenario_create(name: str,
+                    author: Annotated[str, typer.Option(help="Who wrote it")] = "",
+                    description: Annotated[str, typer.Option(help="Why / what it tests")] = "",
+                    change: Annotated[list[str] | None, typer.Option(
+                        help='One change as JSON, e.g. \'{"kind": "remove_firm", "firm_id": "DEMO-0001"}\' (repeatable)')] = None,
+                    file: Annotated[Path | None, typer.Option(help="JSON file with a list of changes")] = None,
+                    scenario_id: Annotated[str | None, typer.Option("--id", help="Id (default: from the name)")] = None) -> None:
+    """Tạo hoặc thay thế một kịch bản — create or replace a scenario."""
+    from symbiosis import scenarios
+
+    try:
+        changes = []
+        if file is not None:
+            changes += scenarios.parse_changes(file.read_text(encoding="utf-8"), state.lang)
+        for text in change or []:
+            changes += scenarios.parse_changes(text, state.lang)
+        sc = scenarios.Scenario(scenario_id or scenarios.slug(name), name, author, description, changes)
+        store = open_store(state.db)
+        scenarios.apply_changes(store.read_all(), changes, lang=state.lang)  # refuse what cannot apply
+    except scenarios.ScenarioError as err:
+        _scenario_error(err)
+    scenarios.save(store, sc)
+    console.print(t("cli.scenario_saved", state.lang, id=sc.scenario_id, n=len(changes)))
+
+
+@scenario_app.command("list")
+def scenario_list() -> None:
+    """Liệt kê các kịch bản đã lưu — list stored scenarios."""
+    from symbiosis import scenarios
+    from symbiosis.i18n import fmt_date
+
+    table = Table()
+    for key in ("col.scenario_id", "col.name", "col.author", "col.created_at", "col.changes", "col.description"):
+        table.add_column(t(key, state.lang), overflow="fold")
+    for sc in scenarios.load_all(open_store(state.db)):
+        table.add_row(sc.scenario_id, sc.name, sc.author, fmt_date(sc.created_at.date(), state.lang),
+                      str(len(sc.changes)), sc.description)
+    console.print(table)
+
+
+@scenario_app.command("show")
+def scenario_show(scenario_id: str) -> None:
+    """In các thay đổi của một kịch bản (JSON) — print a scenario's changes."""
+    from symbiosis import scenarios
+
+    try:
+        sc = scenarios.get(open_store(state.db), scenario_id)
+    except KeyError:
+        err_console.print(f"[red]{t('cli.scenario_unknown', state.lang, id=scenario_id)}[/]")
+        raise typer.Exit(1) from None
+    console.print(f"[bold]{sc.name}[/] — {sc.author} — {sc.description}")
+    console.print_json(scenarios.changes_to_json(sc.changes))
+
+
+@scenario_app.command("delete")
+def scenario_delete(scenario_id: str) -> None:
+    """Xóa một kịch bản — delete a scenario."""
+    if not open_store(state.db).delete_scenario(scenario_id):
+        err_console.print(f"[red]{t('cli.scenario_unknown', state.lang, id=scenario_id)}[/]")
+        raise typer.Exit(1)
+    console.print(t("cli.scenario_deleted", state.lang, id=scenario_id))
+
+
+def _run_scenario(store, scenario_id: str, objective: str):
+    from symbiosis import scenarios
+
+    try:
+        return services.run_scenario(store, scenario_id, objective, lang=state.lang)
+    except KeyError:
+        err_console.print(f"[red]{t('cli.scenario_unknown', state.lang, id=scenario_id)}[/]")
+        raise typer.Exit(1) from None
+    except scenarios.ScenarioError as err:
+        _scenario_error(err)
+
+
+@scenario_app.command("run")
+def scenario_run(scenario_id: str,
+                 out: Annotated[Path | None, typer.Option("--out", help="Folder for CSV, xlsx and JSON results")] = None,
+                 objective: Annotated[str, typer.Option(help="lexicographic | vnd | co2e")] = "lexicographic") -> None:
+    """Chạy một kịch bản ("base" = hiện trạng) và lưu kết quả — run a scenario and save its result."""
+    run = _run_scenario(open_store(state.db), scenario_id, objective)
+    result = run.result
+    total = result.kpis.set_index("park_id").loc["TOTAL"]
+    if out is not None and result.optimal:
+        services.write_match_result(result, out)
+    console.print(t("cli.match_summary", state.lang, links=int(total.links), firms=int(total.firms_involved),
+                    diverted=fmt_number(total.diverted_t, state.lang, 1),
+                    share=fmt_number(100 * total.share_diverted, state.lang, 1),
+                    tkm=fmt_number(total.tkm, state.lang, 0), vnd=fmt_number(total.vnd_saved, state.lang, 0),
+                    co2=fmt_number(total.co2e_avoided_t, state.lang, 1), out=out or "—"))
+    if result.target_share is not None:
+        key = "cli.target_met" if result.target_met else "cli.target_missed"
+        console.print(t(key, state.lang, target=fmt_number(100 * result.target_share, state.lang, 1)))
+    if not result.optimal:
+        err_console.print(f"[red]{t('cli.not_optimal', state.lang, status=result.status)}[/]")
+        raise typer.Exit(2)
+
+
+@scenario_app.command("compare")
+def scenario_compare(a: str, b: str,
+                     out: Annotated[Path | None, typer.Option("--out", help="Folder for the comparison tables")] = None,
+                     objective: Annotated[str, typer.Option(help="lexicographic | vnd | co2e")] = "lexicographic") -> None:
+    """So sánh hai kịch bản (B − A): chỉ số, liên kết thêm/mất/đổi — compare two scenarios."""
+    from matching.whatif import compare
+
+    store = open_store(state.db)
+    diff = compare(_run_scenario(store, a, objective).result, _run_scenario(store, b, objective).result)
+    table = Table(title=t("cli.compare_title", state.lang, a=a, b=b))
+    for key in ("col.metric", "col.a", "col.b", "col.delta", "col.delta_pct"):
+        table.add_column(t(key, state.lang), justify="right")
+    for r in diff.kpis[diff.kpis.park_id == "TOTAL"].itertuples(index=False):
+        digits = 3 if r.metric == "share_diverted" else 1
+        pct = "" if r.delta_pct != r.delta_pct else fmt_number(r.delta_pct, state.lang, 1) + " %"
+        table.add_row(t(f"col.{r.metric}", state.lang), fmt_number(r.a, state.lang, digits),
+                      fmt_number(r.b, state.lang, digits), fmt_number(r.delta, state.lang, digits), pct)
+    console.print(table)
+    console.print(t("cli.compare_links", state.lang, gained=len(diff.gained), lost=len(diff.lost),
+                    changed=len(diff.changed)))
+    if out is not None:
+        services.write_comparison(diff, out)
+        console.print(t("cli.written", state.lang, path=out))
+
+
+def _progress(label: str):
+    from rich.progress import BarColumn, Progress, TimeElapsedColumn
+
+    return Progress("[progress.description]{task.description}", BarColumn(), "{task.percentage:>3.0f}%",
+                    TimeElapsedColumn(), console=err_console, transient=True)
+
+
+@scenario_app.command("tradeoff")
+def scenario_tradeoff(scenario_id: Annotated[str, typer.Argument()] = "base",
+                      out: Annotated[Path | None, typer.Option("--out", help="CSV file for the curve")] = None) -> None:
+    """Đường đánh đổi chôn lấp – vận chuyển (quét phí chôn lấp) — landfill vs transport trade-off curve."""
+    from matching.whatif import tradeoff_curve
+
+    store = open_store(state.db)
+    network = _run_scenario(store, scenario_id, "lexicographic").network
+    with _progress("tradeoff") as bar:
+        task = bar.add_task(t("cli.tradeoff_running", state.lang), total=1.0)
+        curve = tradeoff_curve(network, progress=lambda f: bar.update(task, completed=f))
+    table = Table()
+    for key in ("col.fee_multiplier", "col.landfill_t", "col.tkm", "col.transport_cost_vnd", "col.pareto"):
+        table.add_column(t(key, state.lang), justify="right")
+    for r in curve.itertuples(index=False):
+        mult = t("cli.lexicographic_point", state.lang) if r.objective == "lexicographic" else \
+            "× " + fmt_number(r.fee_multiplier, state.lang, 2) + (" ◀" if r.current else "")
+        table.add_row(mult, fmt_number(r.landfill_t, state.lang, 0), fmt_number(r.tkm, state.lang, 0),
+                      fmt_number(r.transport_cost_vnd, state.lang, 0), "✔" if r.pareto else "")
+    console.print(table)
+    if out is not None:
+        curve.to_csv(out, index=False, encoding="utf-8-sig")
+        console.print(t("cli.written", state.lang, path=out))
+
+
+@scenario_app.command("resilience")
+def scenario_resilience(scenario_id: Annotated[str, typer.Argument()] = "base",
+                        top: Annotated[int, typer.Option(help="Rows to print")] = 20,
+                        out: Annotated[Path | None, typer.Option("--out", help="CSV file for every firm")] = None) -> None:
+    """Doanh nghiệp then chốt: rời đi thì mất gì — keystone firms: what breaks if each one leaves."""
+    from matching.whatif import resilience
+
+    store = open_store(state.db)
+    network = _run_scenario(store, scenario_id, "lexicographic").network
+    with _progress("resilience") as bar:
+        task = bar.add_task(t("cli.resilience_running", state.lang), total=1.0)
+        table_df = resilience(network, progress=lambda f: bar.update(task, completed=f))
+    table = Table()
+    for key in ("col.firm_id", "col.name", "col.tonnes_to_landfill", "col.links_lost", "col.tonnes_rerouted",
+                "col.absorbed_by"):
+        table.add_column(t(key, state.lang), overflow="fold")
+    for r in table_df.head(top).itertuples(index=False):
+        table.add_row(r.firm_id, r.name or "", fmt_number(r.tonnes_to_landfill, state.lang, 0), str(r.links_lost),
+                      fmt_number(r.tonnes_rerouted, state.lang, 0), r.absorbed_by)
+    console.print(table)
+    if out is not None:
+        table_df.to_csv(out, index=False, encoding="utf-8-sig")
+        console.print(t("cli.written", state.lang, path=out))
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -185,3 +185,37 @@ def per_year(streams: pd.DataFrame) -> pd.DataFrame:
                          "quantity": streams.quantity.to_numpy(), "unit": streams.unit.to_numpy(),
                          "frequency": streams.frequency.to_numpy(), "per_year": values,
                          "base_unit": mats.base_unit.to_numpy()})
+
+
+def run_scenario(store: Store, scenario_id: str, objective: str = "lexicographic", save: bool = True,
+                 lang: str = "vi"):
+    """Apply a stored scenario (or :data:`~symbiosis.scenarios.BASE`) to the stored data and solve.
+
+    The result is saved with the scenario's id when optimal. Returns a
+    :class:`matching.whatif.ScenarioRun`.
+    """
+    from matching.whatif import run_scenario as solve_scenario
+    from symbiosis import scenarios
+
+    run = solve_scenario(store.read_all(), scenarios.get(store, scenario_id), objective, lang=lang)
+    if save and run.result.optimal:
+        run.result.run_id = store.save_run(run.result, scenario_id=None if scenario_id == scenarios.BASE else scenario_id)
+    return run
+
+
+def write_comparison(comparison, folder: str | Path) -> list[Path]:
+    """KPI deltas and the links gained, lost and changed as CSV files and one workbook."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tables = {"kpi_deltas": comparison.kpis, "links_gained": comparison.gained, "links_lost": comparison.lost,
+              "links_changed": comparison.changed}
+    written = []
+    for name, frame in tables.items():
+        path = folder / f"{name}.csv"
+        frame.to_csv(path, index=False, encoding="utf-8-sig")
+        written.append(path)
+    book = folder / "so_sanh.xlsx"
+    with pd.ExcelWriter(book, engine="openpyxl") as xl:
+        for name, frame in tables.items():
+            frame.to_excel(xl, sheet_name=name, index=False)
+    return [*written, book]

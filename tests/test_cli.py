@@ -88,3 +88,44 @@ def test_match_run_is_saved_with_parameters_and_why(tmp_path):
     assert list(water.demand_stream_id) == ["S011"] and water.distance_km.iloc[0] == 2.5
     why = runner.invoke(app, [*db, "--lang", "en", "why", "S012"])
     assert "no firm needs a material" in why.output
+
+
+def test_scenario_commands_create_compare_and_refuse_bad_changes(tmp_path):
+    """On the valid sample: close the firm with the most links and compare with the base."""
+    import json
+
+    import pandas as pd
+
+    from symbiosis import scenarios
+    from symbiosis.store import open_store
+
+    db = _db(tmp_path)
+    assert runner.invoke(app, [*db, "import", str(VALID)]).exit_code == 0
+    base = runner.invoke(app, [*db, "scenario", "run", "base", "--out", str(tmp_path / "base")])
+    assert base.exit_code == 0, base.output
+    links = pd.read_csv(tmp_path / "base" / "matches.csv")
+    busiest = pd.concat([links.supplier_firm_id, links.receiver_firm_id]).value_counts().index[0]
+    lost = int((links.supplier_firm_id == busiest).sum() + (links.receiver_firm_id == busiest).sum())
+    change = json.dumps({"kind": "remove_firm", "firm_id": busiest})
+    made = runner.invoke(app, [*db, "scenario", "create", "Đóng cửa DN", "--author", "QH", "--change", change])
+    assert made.exit_code == 0 and "dong-cua-dn" in made.output
+    assert "Đóng cửa DN" in runner.invoke(app, [*db, "scenario", "list"]).output
+    out = tmp_path / "cmp"
+    cmp = runner.invoke(app, [*db, "--lang", "en", "scenario", "compare", "base", "dong-cua-dn", "--out", str(out)])
+    assert cmp.exit_code == 0, cmp.output
+    deltas = pd.read_csv(out / "kpi_deltas.csv")
+    total = deltas[(deltas.park_id == "TOTAL")].set_index("metric")
+    assert total.at["links", "a"] == len(links)
+    lost_links = pd.read_csv(out / "links_lost.csv")
+    assert (lost_links.supplier_firm_id.eq(busiest) | lost_links.receiver_firm_id.eq(busiest)).sum() == lost
+    bad = runner.invoke(app, [*db, "scenario", "create", "x", "--change", '{"kind": "remove_firm", "firm_id": "NOPE"}'])
+    assert bad.exit_code == 1 and "Thay đổi #1" in bad.output
+    assert [s.scenario_id for s in scenarios.load_all(open_store(db[1]))] == ["dong-cua-dn"]  # nothing written
+    curve = runner.invoke(app, [*db, "scenario", "tradeoff", "base", "--out", str(tmp_path / "curve.csv")])
+    assert curve.exit_code == 0
+    c = pd.read_csv(tmp_path / "curve.csv")
+    assert c.current.sum() == 1 and c.pareto.any()
+    res = runner.invoke(app, [*db, "scenario", "resilience", "--out", str(tmp_path / "res.csv")])
+    assert res.exit_code == 0
+    r = pd.read_csv(tmp_path / "res.csv")
+    assert set(r.firm_id) >= {busiest} and (r.tonnes_to_landfill >= 0).all()
