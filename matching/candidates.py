@@ -121,6 +121,10 @@ class CandidateContext:
     code: np.ndarray
     overrides: dict
     receiver_licences: np.ndarray
+    licence_code: np.ndarray  # per stream: integer id of its waste code (-1: none)
+    licence_firm: np.ndarray  # per stream: integer id of its firm
+    licence_keys: np.ndarray  # sorted firm id × n_codes + code id of every licence held
+    n_codes: int
     by_material_out: dict
     by_material_in: dict
     rules: list
@@ -147,7 +151,17 @@ class CandidateContext:
         is_out = (s.direction == "output").to_numpy()
         out_idx = np.flatnonzero(is_out)
         in_idx = np.flatnonzero(~is_out)
+        # integer keys, so the licence check on hundreds of thousands of pairs is one np.isin
+        held = [(f, c) for f, codes in licences.items() for c in codes]
+        code_ids = {c: k for k, c in enumerate(dict.fromkeys([c for _, c in held] + s.waste_code.dropna().tolist()))}
+        firm_ids = {f: k for k, f in enumerate(dict.fromkeys(list(licences.index) + s.firm_id.tolist()))}
+        n_codes = max(len(code_ids), 1)
+        licence_keys = np.unique(np.array([firm_ids[f] * n_codes + code_ids[c] for f, c in held], dtype=np.int64))
         return cls(
+            licence_code=np.array([code_ids.get(c, -1) if isinstance(c, str) else -1 for c in s.waste_code],
+                                  dtype=np.int64),
+            licence_firm=np.array([firm_ids[f] for f in s.firm_id], dtype=np.int64),
+            licence_keys=licence_keys, n_codes=n_codes,
             circuity=params["circuity_factor"], cost_tkm=cost_tkm, mass=mass, fee=fee, limit=limit,
             xyz=unit_vectors(s.lat.to_numpy(dtype=float), s.lon.to_numpy(dtype=float)),
             firm=s.firm_id.to_numpy(), park=s.park_id.to_numpy(), material=material, is_out=is_out,
@@ -241,7 +255,7 @@ def build_candidates(network: Network, catalogue: Catalogue | None = None,
     s = network.streams
     circuity, cost_tkm = ctx.circuity, ctx.cost_tkm
     mass, fee, xyz, firm, park = ctx.mass, ctx.fee, ctx.xyz, ctx.firm, ctx.park
-    overrides, receiver_licences = ctx.overrides, ctx.receiver_licences
+    overrides = ctx.overrides
     limit = ctx.limit if radius_cap is None else np.minimum(ctx.limit, radius_cap)
     if supply_mask is None:
         by_material_out = ctx.by_material_out
@@ -254,7 +268,7 @@ def build_candidates(network: Network, catalogue: Catalogue | None = None,
 
     arc_parts, excl_parts = [], []
     compatible: set[int] = set()  # supplies with some rule-compatible demand at any distance
-    marks, tests, codes = ctx.mark, ctx.test, ctx.code
+    marks, tests = ctx.mark, ctx.test
     cols: dict[str, list] = {k: [] for k in ("i", "j", "road", "rule", "yield", "reason")}
     for rule_no, rule in enumerate(rules_records):
         sup = by_material_out.get(rule["supply_material_id"])
@@ -289,9 +303,8 @@ def build_candidates(network: Network, catalogue: Catalogue | None = None,
         # legal gate
         mark, test = marks[i], tests[i]
         needs_licence = (mark == "NH") | (test == "hazardous") | (rule["legal_condition"] == "hazardous_licence")
-        licensed = np.zeros(len(i), dtype=bool)
-        for k in np.flatnonzero(needs_licence):  # only hazardous pairs need the set look-up
-            licensed[k] = codes[i[k]] is not None and codes[i[k]] in receiver_licences[j[k]]
+        code_i = ctx.licence_code[i]
+        licensed = (code_i >= 0) & np.isin(ctx.licence_firm[j] * ctx.n_codes + code_i, ctx.licence_keys)
         needs_test = ((mark == "KS") | (rule["legal_condition"] == "hazard_test")) & ~needs_licence
         reason = np.zeros(len(i), dtype=np.int8)  # 0 ok, 1 not licensed, 2 no test, 3 too far
         reason[needs_licence & ~licensed] = 1

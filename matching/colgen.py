@@ -256,7 +256,7 @@ class _Runner:
         """Solve, price, add improving arcs, repeat — all ``parts`` in lock-step."""
         for p in parts:
             p.status, p.flow, p.value = "OPTIMAL", np.zeros(len(p.arcs)), 0.0
-        keys = [set(_key(p.arcs, self.n).tolist()) for p in parts]
+        keys = [np.unique(_key(p.arcs, self.n)) for p in parts]
         active = list(range(len(parts)))
         pool = ThreadPoolExecutor(self.threads) if self.threads > 1 and len(parts) > 1 else None
         for _ in range(self.max_rounds):
@@ -294,10 +294,12 @@ class _Runner:
                 if not mine.any():
                     continue
                 add = new[mine]
-                add = add[~np.isin(_key(add, self.n), list(keys[k]))]
+                add_keys = _key(add, self.n)
+                fresh = ~np.isin(add_keys, keys[k])
+                add = add[fresh]
                 if len(add) == 0:
                     continue
-                keys[k].update(_key(add, self.n).tolist())
+                keys[k] = np.union1d(keys[k], add_keys[fresh])
                 p.arcs = pd.concat([p.arcs, add], ignore_index=True)
                 still.append(k)
             active = still
