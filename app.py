@@ -14,6 +14,7 @@ pages = {
         st.Page("views/map.py", title=t("ui.page_map", lang), icon=":material/map:", url_path="map"),
         st.Page("views/network.py", title=t("ui.page_network", lang), icon=":material/hub:", url_path="network"),
         st.Page("views/opportunities.py", title=t("ui.page_opportunities", lang), icon=":material/swap_horiz:", url_path="opportunities"),
+        st.Page("views/scenarios.py", title=t("ui.page_scenarios", lang), icon=":material/science:", url_path="scenarios"),
     ],
     t("ui.section_data", lang): [
         st.Page("views/firm_data.py", title=t("ui.page_firms", lang), icon=":material/factory:", url_path="firms"),

@@ -133,3 +133,149 @@ def keystone_firms(network, matches: pd.DataFrame, top: int = 15) -> pd.DataFram
     out["partners"] = out.firm_id.map(dict(g.degree))
     out["betweenness"] = out.firm_id.map(between)
     return out.sort_values(["tonnes_handled", "partners"], ascending=False).head(top).reset_index(drop=True)
+
+
+# ------------------------------------------------------------------ scenarios: comparison, trade-off, resilience
+
+#: Colours of the difference map: links only in B, only in A, and in both with a changed quantity.
+DIFFERENCE_COLOURS = {"gained": [46, 160, 67], "lost": [214, 39, 40], "changed": [255, 165, 0]}
+
+
+def difference_map(network_a, network_b, comparison, lang: str = "vi") -> pdk.Deck:
+    """Links gained (green, only in B), lost (red, only in A) and changed (amber) between two results.
+
+    ``comparison`` is a :class:`matching.whatif.Comparison` of A's and B's results. Firm
+    positions come from both networks (a firm that closes exists only in A, a new one only in
+    B). Arc width ∝ the change in tonnes kept from landfill. Offline like :func:`symbiosis_map`.
+    """
+    layers = []
+    outline = province_outline()
+    if outline is not None:
+        layers.append(pdk.Layer("GeoJsonLayer", outline, id="province", stroked=True, filled=True,
+                                get_fill_color=[235, 240, 235, 120], get_line_color=[120, 120, 120], line_width_min_pixels=1))
+    parks = pd.concat([network_a.parks, network_b.parks], ignore_index=True).drop_duplicates("park_id", keep="last")
+    parks = parks.assign(label=parks.name + " (" + parks.kind + ")")
+    layers.append(pdk.Layer("ScatterplotLayer", parks, id="parks", get_position=["lon", "lat"],
+                            get_fill_color=[0, 0, 0, 40], get_line_color=[0, 0, 0], stroked=True,
+                            get_radius=1500, line_width_min_pixels=1, pickable=True))
+    firms = pd.concat([network_a.firms[["firm_id", "name", "lat", "lon"]], network_b.firms[["firm_id", "name", "lat", "lon"]]],
+                      ignore_index=True).drop_duplicates("firm_id", keep="last").set_index("firm_id")
+    frames = {"gained": comparison.gained, "lost": comparison.lost, "changed": comparison.changed}
+    top = max([float(f.delta_t.abs().max()) for f in frames.values() if len(f)] + [1e-9])
+    materials = load_catalogue().materials[f"name_{lang}" if lang in ("vi", "en") else "name_vi"]
+    per_year = "năm" if lang == "vi" else "yr"
+    involved, arc_layers = set(), []
+    for kind, frame in frames.items():
+        if frame.empty:
+            continue
+        arcs = frame.copy()
+        for side, col in (("from", "supplier_firm_id"), ("to", "receiver_firm_id")):
+            arcs[f"{side}_lon"] = arcs[col].map(firms.lon)
+            arcs[f"{side}_lat"] = arcs[col].map(firms.lat)
+            arcs[f"{side}_name"] = arcs[col].map(firms.name).fillna(arcs[col])
+        arcs = arcs.dropna(subset=["from_lon", "from_lat", "to_lon", "to_lat"]).reset_index(drop=True)
+        if arcs.empty:
+            continue
+        involved |= set(arcs.supplier_firm_id) | set(arcs.receiver_firm_id)
+        arcs["colour"] = [list(DIFFERENCE_COLOURS[kind])] * len(arcs)
+        arcs["width"] = 1 + 6 * np.sqrt(arcs.delta_t.abs() / top)
+        prefix = t(f"ui.scn_map_{kind}", lang)
+        arcs["label"] = [f"{prefix}: {a} → {b}: {materials.get(m, m)} {fmt_number(qa, lang, 1)} → {fmt_number(qb, lang, 1)} "
+                         f"{u}/{per_year} · {fmt_number(d, lang, 1)} km"
+                         for a, b, m, qa, qb, u, d in zip(arcs.from_name, arcs.to_name, arcs.material_id, arcs.quantity_a,
+                                                          arcs.quantity_b, arcs.unit, arcs.distance_km, strict=True)]
+        keep = ["from_lon", "from_lat", "to_lon", "to_lat", "colour", "width", "label", "delta_t"]
+        arc_layers.append(pdk.Layer("ArcLayer", arcs[keep], id=kind, get_source_position=["from_lon", "from_lat"],
+                                get_target_position=["to_lon", "to_lat"], get_source_color="colour",
+                                get_target_color="colour", get_width="width", pickable=True))
+    if involved:
+        points = firms.loc[sorted(involved)].reset_index()
+        points = points.assign(label=points.name.fillna(points.firm_id))[["lon", "lat", "label"]]
+        layers.append(pdk.Layer("ScatterplotLayer", points, id="firms", get_position=["lon", "lat"],
+                                get_fill_color=[90, 90, 90, 200], get_radius=250, radius_min_pixels=2, pickable=True))
+    layers += arc_layers
+    tooltip = {"text": "{label}", "style": {"fontSize": "12px"}}
+    view = pdk.ViewState(latitude=float(parks.lat.mean()), longitude=float(parks.lon.mean()), zoom=8.5, pitch=0)
+    return pdk.Deck(layers=layers, initial_view_state=view, map_style=None, tooltip=tooltip)
+
+
+def _plotly_separators(lang: str) -> str:
+    """Plotly's decimal and thousands marks: ``1.234,5`` in Vietnamese, ``1,234.5`` in English."""
+    return ",." if lang == "vi" else ".,"
+
+
+def tradeoff_figure(curve: pd.DataFrame, lang: str = "vi", x: str = "tkm") -> go.Figure:
+    """Landfill (t) against haulage — t·km, or ``x="transport_cost_vnd"`` — along the fee sweep of
+    :func:`matching.whatif.tradeoff_curve`: the curve, its Pareto points, today's fee (star) and
+    the lexicographic optimum (diamond)."""
+    if x not in ("tkm", "transport_cost_vnd"):
+        raise ValueError(f"x must be 'tkm' or 'transport_cost_vnd', not {x!r}")
+    per_t = "đ/t" if lang == "vi" else "VND/t"
+
+    def hover(frame: pd.DataFrame) -> list[str]:
+        out = []
+        for r in frame.itertuples(index=False):
+            head = t("ui.fig_lexicographic", lang) if r.objective == "lexicographic" else \
+                t("ui.fig_fee_point", lang, m=fmt_number(r.fee_multiplier, lang, 2),
+                  fee=fmt_number(r.landfill_fee_vnd_per_t, lang, 0), unit=per_t)
+            out.append(f"{head}<br>{t('ui.fig_landfill_t', lang)}: {fmt_number(r.landfill_t, lang, 0)}"
+                       f"<br>{t('ui.kpi_tkm', lang)}: {fmt_number(r.tkm, lang, 0)}"
+                       f"<br>{t('ui.fig_transport_vnd', lang)}: {fmt_number(r.transport_cost_vnd, lang, 0)}")
+        return out
+
+    sweep = curve[curve.objective == "vnd"].sort_values(x)
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=sweep[x], y=sweep.landfill_t, mode="lines+markers", name=t("ui.fig_curve", lang),
+                             line=dict(color="rgba(100,100,100,0.7)"), marker=dict(size=7, color="grey"),
+                             hovertext=hover(sweep), hoverinfo="text"))
+    pareto = curve[curve.pareto]
+    fig.add_trace(go.Scatter(x=pareto[x], y=pareto.landfill_t, mode="markers", name=t("ui.fig_pareto", lang),
+                             marker=dict(size=12, color="seagreen", line=dict(width=1, color="black")),
+                             hovertext=hover(pareto), hoverinfo="text"))
+    lexico = curve[curve.objective == "lexicographic"]
+    if len(lexico):
+        fig.add_trace(go.Scatter(x=lexico[x], y=lexico.landfill_t, mode="markers", name=t("ui.fig_lexicographic", lang),
+                                 marker=dict(size=14, symbol="diamond-open", color="royalblue", line=dict(width=2)),
+                                 hovertext=hover(lexico), hoverinfo="text"))
+    current = curve[curve.current]
+    if len(current):
+        fig.add_trace(go.Scatter(x=current[x], y=current.landfill_t, mode="markers", name=t("ui.fig_current", lang),
+                                 marker=dict(size=20, symbol="star", color="crimson", line=dict(width=1, color="black")),
+                                 hovertext=hover(current), hoverinfo="text"))
+    fig.update_layout(xaxis_title=t("ui.kpi_tkm" if x == "tkm" else "ui.fig_transport_vnd", lang),
+                      yaxis_title=t("ui.fig_landfill_t", lang), separators=_plotly_separators(lang), height=480,
+                      margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=-0.2))
+    return fig
+
+
+def resilience_figure(table: pd.DataFrame, lang: str = "vi", top: int = 15) -> go.Figure:
+    """The first ``top`` rows of :func:`matching.whatif.resilience` as stacked horizontal bars: the
+    tonnes that go back to landfill (red) and those re-routed to other receivers (green) if the firm
+    leaves; the most critical firm is at the top."""
+    head = table.head(top)
+    labels = [f"{f} · {n}" if isinstance(n, str) and n else str(f) for f, n in zip(head.firm_id, head.name, strict=True)]
+    fig = go.Figure()
+    for column, key, colour in (("tonnes_to_landfill", "ui.fig_to_landfill", "crimson"),
+                                ("tonnes_rerouted", "ui.fig_rerouted", "seagreen")):
+        fig.add_trace(go.Bar(y=labels, x=head[column], orientation="h", name=t(key, lang), marker_color=colour,
+                             hovertext=[f"{label}: {fmt_number(v, lang, 0)} t" for label, v in zip(labels, head[column], strict=True)],
+                             hoverinfo="text"))
+    fig.update_layout(barmode="stack", xaxis_title=t("ui.fig_tonnes", lang), yaxis=dict(autorange="reversed", automargin=True),
+                      separators=_plotly_separators(lang), height=max(320, 28 * len(head) + 140),
+                      margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=-0.15))
+    return fig
+
+
+def park_deltas(comparison, parks: pd.DataFrame) -> pd.DataFrame:
+    """Per-park difference B − A (parks whose figures moved), for display beside the totals."""
+    kpis = comparison.kpis[comparison.kpis.park_id != "TOTAL"]
+    wide = kpis.pivot(index="park_id", columns="metric", values=["a", "b", "delta"])
+    out = pd.DataFrame({"park_id": wide.index.to_numpy()})
+    out["name"] = out.park_id.map(parks.drop_duplicates("park_id").set_index("park_id").name).fillna(out.park_id)
+    out["diverted_t_a"] = wide[("a", "diverted_t")].to_numpy()
+    out["diverted_t_b"] = wide[("b", "diverted_t")].to_numpy()
+    for metric in ("diverted_t", "links", "tkm", "vnd_saved", "co2e_avoided_t"):
+        out[f"delta_{metric}"] = wide[("delta", metric)].to_numpy()
+    deltas = out.filter(like="delta_")
+    out = out[(deltas.abs() > 1e-6).any(axis=1)]
+    return out.reindex(out.delta_diverted_t.abs().sort_values(ascending=False).index).reset_index(drop=True)

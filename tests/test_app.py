@@ -172,3 +172,162 @@ def test_map_tooltips_name_firms_tonnes_and_km():
     flows = next(la for la in spec["layers"] if la["id"] == "flows")["data"]
     label = flows[0]["label"]
     assert "→" in label and "t/năm" in label and "km" in label and "DN mô phỏng" in label
+
+
+# ------------------------------------------------------------------ scenarios page
+
+SCENARIOS = "views/scenarios.py"
+
+
+def _tab(at: AppTest, key: str, lang: str = "vi") -> AppTest:
+    """Open one of the scenario page's tabs (stateful tabs: the selected label is the widget value)."""
+    from symbiosis.i18n import t
+
+    at.session_state["scn_tabs"] = t(key, lang)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _table(at: AppTest, column: str, nth: int = 0):
+    """The ``nth`` dataframe on the page that has ``column``."""
+    return [d.value for d in at.dataframe if column in d.value.columns][nth]
+
+
+def _stored(db):
+    from symbiosis.scenarios import load_all
+    from symbiosis.store import open_store
+
+    return {s.scenario_id: s for s in load_all(open_store(db))}
+
+
+@pytest.mark.parametrize("lang, title, tabs", [
+    ("vi", "Kịch bản", ["Tạo và quản lý", "So sánh", "Đánh đổi chôn lấp – vận chuyển", "Khả năng chống chịu"]),
+    ("en", "Scenarios", ["Create and manage", "Compare", "Landfill–transport trade-off", "Resilience"])])
+def test_scenarios_page_opens_in_both_languages(lang, title, tabs):
+    at = _open(SCENARIOS, lang)
+    assert at.title[0].value == title
+    assert [tab.label for tab in at.tabs][:4] == tabs
+    assert at.selectbox(key="scn_kind").value == "set_parameter"
+
+
+def test_scenario_form_stores_a_doubled_landfill_fee(db):
+    from symbiosis.parameters import effective_parameters
+    from symbiosis.scenarios import SetParameter
+    from symbiosis.store import open_store
+
+    fee = float(effective_parameters(open_store(db).read_all()["parameters"]).at["landfill_fee_vnd_per_t", "value"])
+    at = _open(SCENARIOS)
+    at.text_input(key="scn_name").input("Phí chôn lấp gấp đôi")
+    at.text_input(key="scn_author").input("Sở Nông nghiệp và Môi trường")
+    at.text_area(key="scn_description").input("Giả định tỉnh tăng phí chôn lấp")
+    at.selectbox(key="scn_param").select("landfill_fee_vnd_per_t").run()
+    at.number_input(key="scn_param_value_landfill_fee_vnd_per_t").set_value(2 * fee).run()
+    at.button(key="scn_add").click().run()
+    pending = _table(at, "details")
+    assert len(pending) == 1 and "landfill_fee_vnd_per_t" in pending.details.iloc[0]
+    at.button(key="scn_save").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.success and "Phí chôn lấp gấp đôi" in at.success[0].value
+    stored = _stored(db)["phi-chon-lap-gap-doi"]
+    assert stored.author == "Sở Nông nghiệp và Môi trường" and stored.description == "Giả định tỉnh tăng phí chôn lấp"
+    assert stored.changes == [SetParameter(parameter_id="landfill_fee_vnd_per_t", value=2 * fee)]
+    listing = _table(at, "author")
+    assert "Phí chôn lấp gấp đôi" in set(listing.name)
+    assert at.text_input(key="scn_name").value == ""          # a blank form for the next scenario
+
+
+def test_scenario_changes_as_json_report_errors_and_store_nothing(db):
+    before = set(_stored(db))
+    at = _open(SCENARIOS)
+    at.text_area(key="scn_json").input('[{"kind": "set_parameter", "parameter_id": "landfill_fee_vnd_per_t", ').run()
+    at.button(key="scn_json_add").click().run()
+    assert at.error and "JSON" in at.error[0].value and "dòng 1" in at.error[0].value
+    at.text_area(key="scn_json").input('[{"kind": "remove_firm", "firm": "DEMO-0001"}]').run()
+    at.button(key="scn_json_add").click().run()
+    errors = [e.value for e in at.error]
+    assert any(e.startswith("Thay đổi #1, trường “firm_id”") for e in errors), errors
+    assert not any("details" in d.value.columns for d in at.dataframe)  # nothing was added to the list
+    at.text_input(key="scn_name").input("JSON hỏng")
+    at.text_input(key="scn_author").input("Kiểm thử")
+    at.button(key="scn_save").click().run()
+    assert any("ít nhất một thay đổi" in e.value for e in at.error)
+    assert set(_stored(db)) == before
+    _tab(_tab(at, "ui.scn_tab_tradeoff"), "ui.scn_tab_create")
+    assert at.text_input(key="scn_name").value == "JSON hỏng"  # typed text survives a visit to another tab
+
+
+def test_comparing_a_closure_shows_the_links_lost(db):
+    """Close a busy firm and compare with the base: the page shows the engine's exact link delta.
+
+    The busiest firm of the demo is a receiver that its neighbours can replace one-for-one
+    (its suppliers re-route and the link count need not fall), so the firm is the busiest one whose
+    closure the exact solver says does lose links — checked with the domain API first.
+    """
+    import pandas as pd
+
+    from matching.whatif import compare, run_scenario
+    from symbiosis.i18n import fmt_number
+    from symbiosis.scenarios import BASE, Scenario, get, parse_changes, save
+    from symbiosis.store import open_store
+
+    store = open_store(db)
+    tables = store.read_all()
+    base = run_scenario(tables, get(store, BASE)).result
+    busiest = pd.concat([base.matches.supplier_firm_id, base.matches.receiver_firm_id]).value_counts().index
+    for firm in busiest[:10]:
+        closure = Scenario(f"dong-cua-{firm.lower()}", f"Đóng cửa {firm}", "Kiểm thử",
+                           changes=parse_changes([{"kind": "remove_firm", "firm_id": firm}]))
+        diff = compare(base, run_scenario(tables, closure).result)
+        if diff.total("links") < 0:
+            break
+    else:
+        pytest.fail("no closure among the ten busiest firms loses a link")
+    save(store, closure)
+
+    at = _tab(_open(SCENARIOS), "ui.scn_tab_compare")
+    at.selectbox(key="scn_a").select(BASE)
+    at.selectbox(key="scn_b").select(closure.scenario_id).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    metrics = {m.label: m for m in at.metric}
+    links = metrics["Số liên kết"]
+    assert links.value == fmt_number(base.kpis.iloc[0].links + diff.total("links"), "vi", 0)
+    assert links.delta == fmt_number(diff.total("links"), "vi", 0) and links.delta.startswith("-")
+    lost = _table(at, "quantity_a", 1)  # gained, lost, changed
+    assert len(lost) == len(diff.lost) > 0
+    assert ((lost.supplier_firm_id == firm) | (lost.receiver_firm_id == firm)).any()
+    spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    red = next(layer for layer in spec["layers"] if layer["id"] == "lost")
+    assert red["@@type"] == "ArcLayer" and len(red["data"]) == len(diff.lost)
+    assert red["data"][0]["colour"] == [214, 39, 40]
+
+
+def test_tradeoff_tab_draws_the_curve():
+    import base64
+
+    import numpy as np
+
+    at = _tab(_open(SCENARIOS), "ui.scn_tab_tradeoff")
+    charts = at.get("plotly_chart")
+    assert charts
+    traces = json.loads(charts[0].proto.spec)["data"]
+    names = [trace["name"] for trace in traces]
+    assert "Điểm Pareto" in names and "Mức phí hiện tại" in names
+    xs = traces[0]["x"]  # plotly ships arrays as base64 typed buffers
+    xs = np.frombuffer(base64.b64decode(xs["bdata"]), dtype=xs["dtype"]) if isinstance(xs, dict) else np.asarray(xs)
+    assert len(xs) == 11 and (np.diff(xs) >= 0).all()      # one point per fee multiplier, along the t·km axis
+    assert any("Pareto" in c.value and "ngôi sao" in c.value for c in at.caption)
+    at.toggle(key="scn_tradeoff_vnd").set_value(True).run()
+    layout = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]
+    assert layout["xaxis"]["title"]["text"] == "Chi phí vận chuyển (đồng/năm)"
+
+
+def test_resilience_tab_ranks_the_chosen_number_of_firms():
+    at = _tab(_open(SCENARIOS), "ui.scn_tab_resilience")
+    at.number_input(key="scn_top_n").set_value(5).run()
+    assert not at.exception
+    table = _table(at, "tonnes_to_landfill")
+    assert len(table) == 5
+    tonnes = [float(v.replace(".", "").replace(",", ".")) for v in table.tonnes_to_landfill]  # 1.234,5 in Vietnamese
+    assert tonnes == sorted(tonnes, reverse=True)
+    assert at.get("plotly_chart")
