@@ -199,3 +199,126 @@ def resilience(network: Network, firms: list[str] | None = None, catalogue: Cata
     out = pd.DataFrame(rows, columns=["firm_id", "name", "park_id", "links_lost", "tonnes_own", "tonnes_to_landfill",
                                       "tonnes_rerouted", "absorbed_by", "status"])
     return out.sort_values(["tonnes_to_landfill", "links_lost"], ascending=False).reset_index(drop=True)
+
+
+# ------------------------------------------------------------------ MILP mode for a few parks
+
+
+@dataclass
+class MilpRun:
+    """Link-constrained answer for a few parks (or the LP answer when the MILP is too large)."""
+
+    network: Network
+    result: MatchResult
+    milp: object | None  # matching.milp.MilpSolution, None after a fallback
+    fallback_message: str | None = None  # why the LP answer is shown instead (vi and en lines)
+
+
+def restrict_to_parks(network: Network, park_ids: list[str]) -> Network:
+    """The firms of ``park_ids`` and their streams only (a park authority's own question)."""
+    unknown = sorted(set(park_ids) - set(network.parks.park_id))
+    if unknown:
+        raise KeyError(", ".join(unknown))
+    firms = network.firms[network.firms.park_id.isin(park_ids)].reset_index(drop=True)
+    streams = network.streams[network.streams.firm_id.isin(firms.firm_id)].reset_index(drop=True)
+    parks = network.parks[network.parks.park_id.isin(park_ids)].reset_index(drop=True)
+    return replace(network, parks=parks, firms=firms, streams=streams)
+
+
+def run_milp(network: Network, park_ids: list[str] | None = None, catalogue: Catalogue | None = None,
+             **options) -> MilpRun:
+    """MILP mode (fixed cost per link, minimum lot, partner limit, distance caps) with SCIP.
+
+    ``options`` override :class:`matching.milp.MilpOptions` (defaults from the parameters
+    ``link_fixed_cost_vnd_per_year``, ``min_lot_t_per_year``, ``max_partners_per_firm``);
+    ``min_lot_t`` gives the minimum lot in tonnes per year.
+    An instance above ``max_arcs`` falls back to the exact LP (objective ``vnd``) with the
+    reason in ``fallback_message``. The result's status is SCIP's: ``OPTIMAL`` only when
+    proved, ``FEASIBLE`` at the time limit (see ``milp.gap``).
+    """
+    from matching.engine import _kpis, _matches, _unmatched_supply, _unmet_demand
+    from matching.milp import MilpOptions, MilpTooLarge, solve_milp
+    from matching.optimise import Solution
+
+    cat = catalogue or load_catalogue()
+    net = restrict_to_parks(network, park_ids) if park_ids else network
+    s = net.streams
+    qty = s.quantity_per_year.to_numpy(dtype=float)
+    sup_q = np.where((s.direction == "output").to_numpy(), qty, 0.0)
+    dem_q = np.where((s.direction == "input").to_numpy(), qty, 0.0)
+    cand = build_candidates(net, cat)
+    if "min_lot_t" in options:  # tonnes per year → supply units per arc
+        from matching.milp import min_lot_units
+
+        options["min_lot"] = min_lot_units(cand.arcs, float(options.pop("min_lot_t")))
+    opts = MilpOptions.from_parameters(net.parameters, cand.arcs, **options)
+    try:
+        milp = solve_milp(cand.arcs, sup_q, dem_q, s.firm_id.to_numpy(), opts, s.material_class.to_numpy())
+    except MilpTooLarge as err:
+        return MilpRun(net, run_matching(net, "vnd", cat, bounds=False), None, str(err))
+    ef = cat.materials.loc[s.material_id, "ef_landfill_tco2e_per_t"].to_numpy(dtype=float)
+    ef = np.where(np.isnan(ef), net.parameters["ef_landfill_default_tco2e_per_t"], ef)
+    flow = milp.flow if milp.has_solution else np.zeros(len(cand.arcs))
+    sol = Solution(flow, milp.status, "SCIP (MILP)", "vnd", {"objective": milp.objective_vnd})
+    matches = _matches(net, cand, sol, ef, cat)
+    result = MatchResult(matches, _unmatched_supply(net, cand, matches), _unmet_demand(net, matches),
+                         _kpis(net, matches), milp.status, "SCIP (MILP)", "vnd", dict(net.parameters), cand)
+    return MilpRun(net, result, milp)
+
+
+# ------------------------------------------------------------------ facility siting
+
+
+def candidate_sites(network: Network) -> pd.DataFrame:
+    """Default candidate sites: every park and cluster with a location (approximate points)."""
+    parks = network.parks.dropna(subset=["lat", "lon"])
+    return pd.DataFrame({"site_id": parks.park_id.to_numpy(), "name": parks.name.to_numpy(),
+                         "lat": parks.lat.to_numpy(dtype=float), "lon": parks.lon.to_numpy(dtype=float),
+                         "park_id": parks.park_id.to_numpy()})
+
+
+def site_facility(base_tables: dict[str, pd.DataFrame], facility_type: str, sites: pd.DataFrame | None = None,
+                  capacity_t_per_year: float | None = None, fixed_cost_vnd_per_year: float = 0.0, max_sites: int = 1,
+                  catalogue: Catalogue | None = None, time_limit_s: float = 30.0, ranking: bool = True):
+    """Where should the province put an ash-brick (composting, recycling …) plant?
+
+    Every candidate site gets the facility (one intake stream of its raw material, the
+    capacity as quantity); a MILP then opens at most ``max_sites`` of them so that
+    transport − avoided disposal fees + fixed costs is least, with the existing demands
+    competing for the same supplies. Only the rule-graph components the facility's
+    material belongs to enter the model (the others cannot change). Returns the
+    :class:`matching.milp.SitingResult` (chosen sites, per-site intake, the gain in tonnes
+    and VND against opening none) and, with ``ranking``, each site's value alone.
+    """
+    from matching.milp import site_facilities, site_ranking
+    from symbiosis.scenarios import AddFacility, facility_tables
+
+    cat = catalogue or load_catalogue()
+    base_network = build_network(base_tables, cat)
+    sites = candidate_sites(base_network) if sites is None else sites.reset_index(drop=True)
+    extra_firms, extra_streams = [], []
+    for k, site in enumerate(sites.itertuples(index=False), start=1):
+        change = AddFacility(facility_type=facility_type, lat=float(site.lat), lon=float(site.lon),
+                             capacity_t_per_year=capacity_t_per_year, park_id=getattr(site, "park_id", None),
+                             facility_id=f"SITE-{site.site_id}", name=f"{facility_type} @ {site.site_id}")
+        rows = facility_tables(change, k)
+        extra_firms.append(rows["firms"])
+        extra_streams.append(rows["streams"])
+    tables = dict(base_tables)
+    tables["firms"] = pd.concat([base_tables["firms"], *extra_firms], ignore_index=True)
+    tables["streams"] = pd.concat([base_tables["streams"], *extra_streams], ignore_index=True)
+    network = build_network(tables, cat)
+    s = network.streams
+    site_rows = s.firm_id.str.startswith("SITE-").to_numpy() & (s.direction == "input").to_numpy()
+    site_of_demand = np.where(site_rows, s.firm_id.str.removeprefix("SITE-").to_numpy(), None)
+    comp = material_components(cat, s)
+    arcs = build_candidates(network, cat).arcs
+    arcs = arcs[np.isin(comp[arcs.supply.to_numpy()], np.unique(comp[site_rows]))].reset_index(drop=True)
+    qty = s.quantity_per_year.to_numpy(dtype=float)
+    sup_q = np.where((s.direction == "output").to_numpy(), qty, 0.0)
+    dem_q = np.where((s.direction == "input").to_numpy(), qty, 0.0)
+    result = site_facilities(arcs, sup_q, dem_q, site_of_demand, None, fixed_cost_vnd_per_year, max_sites,
+                             time_limit_s=time_limit_s)
+    table = site_ranking(arcs, sup_q, dem_q, site_of_demand, None, fixed_cost_vnd_per_year,
+                         time_limit_s=time_limit_s) if ranking else None
+    return result, table

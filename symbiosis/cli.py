@@ -377,5 +377,81 @@ def scenario_resilience(scenario_id: Annotated[str, typer.Argument()] = "base",
         console.print(t("cli.written", state.lang, path=out))
 
 
+@scenario_app.command("milp")
+def scenario_milp(parks: Annotated[str, typer.Option(help="Park ids, comma-separated (one park or a few)")],
+                  fixed_cost: Annotated[float | None, typer.Option(help="VND per link per year (default: parameter)")] = None,
+                  min_lot: Annotated[float | None, typer.Option(help="Minimum t/yr per link (default: parameter)")] = None,
+                  max_partners: Annotated[int | None, typer.Option(help="Maximum partner firms per firm (default: parameter)")] = None,
+                  time_limit: Annotated[float, typer.Option(help="Seconds for SCIP")] = 30.0,
+                  out: Annotated[Path | None, typer.Option("--out", help="Folder for CSV, xlsx and JSON results")] = None) -> None:
+    """Chế độ MILP (chi phí cố định, lô tối thiểu, số đối tác) cho một vài KCN — MILP mode for a few parks."""
+    from matching.whatif import run_milp
+    from symbiosis.network import build_network
+
+    options = {"time_limit_s": time_limit}
+    if fixed_cost is not None:
+        options["fixed_cost_vnd_per_link"] = fixed_cost
+    if min_lot is not None:
+        options["min_lot_t"] = min_lot
+    if max_partners is not None:
+        options["max_partners_per_firm"] = max_partners
+    network = build_network(open_store(state.db).read_all())
+    try:
+        run = run_milp(network, [p.strip() for p in parks.split(",") if p.strip()], **options)
+    except KeyError as err:
+        err_console.print(f"[red]{t('cli.unknown_parks', state.lang, ids=str(err))}[/]")
+        raise typer.Exit(1) from None
+    if run.fallback_message:
+        err_console.print(f"[yellow]{run.fallback_message}[/]")
+        err_console.print(f"[yellow]{t('cli.milp_fallback', state.lang)}[/]")
+    else:
+        m = run.milp
+        console.print(t("cli.milp_summary", state.lang, status=m.status, gap=fmt_number(100 * m.gap, state.lang, 2),
+                        time=fmt_number(m.wall_time_s, state.lang, 1), arcs=m.n_arcs_model, binaries=m.n_binaries,
+                        objective=fmt_number(m.objective_vnd, state.lang, 0)))
+    total = run.result.kpis.set_index("park_id").loc["TOTAL"]
+    console.print(t("cli.milp_links", state.lang, links=int(total.links), firms=int(total.firms_involved),
+                    diverted=fmt_number(total.diverted_t, state.lang, 1)))
+    if out is not None:
+        services.write_match_result(run.result, out)
+        console.print(t("cli.written", state.lang, path=out))
+
+
+@scenario_app.command("site")
+def scenario_site(facility_type: Annotated[str, typer.Argument(help="ash_brick_plant | composting_plant | plastic_recycler | biomass_fuel_plant")],
+                  max_sites: Annotated[int, typer.Option(help="Open at most this many sites")] = 1,
+                  capacity: Annotated[float | None, typer.Option(help="t/yr per site (default: the facility type's assumption)")] = None,
+                  fixed_cost: Annotated[float, typer.Option(help="Annualised fixed cost per site, VND/yr")] = 0.0,
+                  sites: Annotated[Path | None, typer.Option(help="CSV site_id,lat,lon[,park_id] (default: every park)")] = None,
+                  out: Annotated[Path | None, typer.Option("--out", help="CSV of the site ranking")] = None) -> None:
+    """Chọn vị trí cơ sở tái chế/xử lý mới (mặc định: các KCN/CCN) — where to put a new facility."""
+    import pandas as pd
+
+    from matching.whatif import site_facility
+    from symbiosis.scenarios import ScenarioError, facility_types
+
+    if facility_type not in facility_types().index:
+        err_console.print(f"[red]{t('scenario.unknown_facility', state.lang, number=1, value=facility_type, allowed=', '.join(facility_types().index))}[/]")
+        raise typer.Exit(1)
+    table = pd.read_csv(sites) if sites is not None else None
+    try:
+        result, ranking = site_facility(open_store(state.db).read_all(), facility_type, table, capacity, fixed_cost,
+                                        max_sites)
+    except ScenarioError as err:
+        _scenario_error(err)
+    console.print(t("cli.site_summary", state.lang, sites=", ".join(result.chosen_sites) or "—", status=result.status,
+                    gain_t=fmt_number(result.gain_t, state.lang, 1), gain_vnd=fmt_number(result.gain_vnd, state.lang, 0)))
+    view = Table()
+    for key in ("col.rank", "col.site", "col.net_value_vnd", "col.gain_t", "col.received"):
+        view.add_column(t(key, state.lang), justify="right")
+    for r in ranking.head(10).itertuples(index=False):
+        view.add_row(str(r.rank), r.site, fmt_number(r.net_value_vnd, state.lang, 0), fmt_number(r.gain_t, state.lang, 1),
+                     fmt_number(r.received, state.lang, 1))
+    console.print(view)
+    if out is not None:
+        ranking.to_csv(out, index=False, encoding="utf-8-sig")
+        console.print(t("cli.written", state.lang, path=out))
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -129,3 +129,23 @@ def test_scenario_commands_create_compare_and_refuse_bad_changes(tmp_path):
     assert res.exit_code == 0
     r = pd.read_csv(tmp_path / "res.csv")
     assert set(r.firm_id) >= {busiest} and (r.tonnes_to_landfill >= 0).all()
+
+
+def test_scenario_milp_and_siting_commands(tmp_path):
+    import pandas as pd
+
+    db = _db(tmp_path)
+    assert runner.invoke(app, [*db, "import", str(VALID)]).exit_code == 0
+    milp = runner.invoke(app, [*db, "--lang", "en", "scenario", "milp", "--parks", "TEST-A,TEST-B", "--out",
+                               str(tmp_path / "milp")])
+    assert milp.exit_code == 0, milp.output
+    assert "MILP (SCIP): OPTIMAL" in milp.output
+    assert pd.read_csv(tmp_path / "milp" / "matches.csv").supplier_firm_id.notna().all()
+    unknown = runner.invoke(app, [*db, "scenario", "milp", "--parks", "NOPE"])
+    assert unknown.exit_code == 1
+    site = runner.invoke(app, [*db, "--lang", "en", "scenario", "site", "ash_brick_plant", "--capacity", "100",
+                               "--out", str(tmp_path / "sites.csv")])
+    assert site.exit_code == 0, site.output
+    ranking = pd.read_csv(tmp_path / "sites.csv")
+    assert set(ranking.site) == {"TEST-A", "TEST-B", "TEST-C"} and list(ranking["rank"]) == [1, 2, 3]
+    assert runner.invoke(app, [*db, "scenario", "site", "rocket_factory"]).exit_code == 1

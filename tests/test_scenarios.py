@@ -181,3 +181,46 @@ def test_resilience_names_what_returns_to_landfill_and_who_absorbs():
     no_spare = resilience(build_network(_tables(firms[:3], streams[:3]))).set_index("firm_id")
     assert no_spare.at["B", "tonnes_to_landfill"] == pytest.approx(50.0)
     assert no_spare.index[0] in ("B", "C")  # a mill is the keystone, not the supplier
+
+
+def test_milp_mode_drops_a_link_whose_fixed_cost_exceeds_its_saving_and_falls_back_when_too_large():
+    """66.67 t/yr of scrap over 12 km saves 66.67 × (1 000 000 − 12 × 3 000) = 64.27 M VND/yr."""
+    from matching.whatif import run_milp
+
+    net = build_network(_scrap_pair(60.0))
+    saving = SENT_FOR_60 * (1_000_000 - 12 * 3_000)
+    cheap = run_milp(net, ["P"], fixed_cost_vnd_per_link=10e6, min_lot=0.0)
+    assert cheap.milp.status == "OPTIMAL" and cheap.fallback_message is None
+    assert cheap.milp.objective_vnd == pytest.approx(-saving + 10e6, rel=1e-6)
+    assert list(cheap.result.matches.receiver_firm_id) == ["B"]
+    dear = run_milp(net, fixed_cost_vnd_per_link=100e6, min_lot=0.0)
+    assert dear.milp.objective_vnd == pytest.approx(0.0, abs=1e-3) and dear.result.matches.empty
+    lot = run_milp(net, fixed_cost_vnd_per_link=0.0, min_lot_t=70.0)  # more than the 66.67 t it could carry
+    assert lot.result.matches.empty
+    big = run_milp(net, max_arcs=0)
+    assert big.milp is None and "MILP" in big.fallback_message and "quá lớn" in big.fallback_message
+    assert big.result.optimal and len(big.result.matches) == 1  # the LP answer instead
+    with pytest.raises(KeyError):
+        run_milp(net, ["NO-PARK"])
+
+
+def test_siting_picks_the_site_next_to_the_ash_and_ranks_the_far_one_second():
+    from matching.whatif import site_facility
+
+    tables = _tables(
+        [{"firm_id": "PWR", "name": "Lò hơi", "lat": 20.9, "lon": 106.0}],
+        [{"stream_id": "ash", "firm_id": "PWR", "direction": "output", "material_id": "coal_fly_ash",
+          "quantity": 1000.0, "waste_code": "00 00 01", "hazard_test_result": "non_hazardous"}])
+    sites = pd.DataFrame({"site_id": ["NEAR", "FAR"], "lat": [20.9 + 3 / KM_PER_DEG_LAT, 20.9 + 30 / KM_PER_DEG_LAT],
+                          "lon": [106.0, 106.0]})
+    result, ranking = site_facility(tables, "ash_brick_plant", sites, capacity_t_per_year=400.0)
+    assert result.chosen_sites == ["NEAR"] and result.status == "OPTIMAL"
+    assert result.gain_t == pytest.approx(400.0)
+    assert result.gain_vnd == pytest.approx(400 * (1_000_000 - 3.6 * 3_000), rel=1e-6)
+    assert list(ranking.site) == ["NEAR", "FAR"]
+    both, _ = site_facility(tables, "ash_brick_plant", sites, capacity_t_per_year=400.0, max_sites=2, ranking=False)
+    assert both.chosen_sites == ["FAR", "NEAR"] or sorted(both.chosen_sites) == ["FAR", "NEAR"]
+    assert both.gain_t == pytest.approx(800.0)
+    costly, _ = site_facility(tables, "ash_brick_plant", sites, capacity_t_per_year=400.0, max_sites=2,
+                              fixed_cost_vnd_per_year=390e6, ranking=False)
+    assert costly.chosen_sites == ["NEAR"]  # the far plant saves 400 × (1 M − 108 000) = 356.8 M < 390 M
