@@ -21,3 +21,20 @@ def test_demo_notebook_executes_and_reports_figures():
     assert "OPTIMAL" in text and "Diverted from landfill" in text
     figure = [o for o in nb.cells[-3].outputs if o.output_type in ("display_data", "execute_result")]
     assert figure and "application/vnd.plotly.v1+json" in figure[0]["data"]
+
+
+SCENARIOS = NOTEBOOK.parent / "scenarios.ipynb"
+
+
+def test_scenario_notebook_executes_with_the_planners_answers():
+    nb = nbformat.read(SCENARIOS, as_version=4)
+    nbclient.NotebookClient(nb, timeout=900, kernel_name="python3",
+                            resources={"metadata": {"path": str(SCENARIOS.parent)}}).execute()
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "Base: 309,704 t/yr kept from landfill (87.3%), 1378 links" in text
+    assert "scenario deltas computed: 4" in text
+    assert "keystone: DEMO-" in text and "MILP OPTIMAL" in text
+    assert "Chosen: ['KCN-" in text and "+2,098 t/yr kept from landfill" in text
+    figure = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type in ("display_data", "execute_result")
+              and "application/vnd.plotly.v1+json" in o.get("data", {})]
+    assert figure
