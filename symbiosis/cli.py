@@ -320,11 +320,14 @@ def scenario_compare(a: str, b: str,
         console.print(t("cli.written", state.lang, path=out))
 
 
-def _progress(label: str):
+def _with_progress(message_key: str, work):
+    """Run ``work(progress)`` under a rich progress bar; ``progress(fraction)`` advances it."""
     from rich.progress import BarColumn, Progress, TimeElapsedColumn
 
-    return Progress("[progress.description]{task.description}", BarColumn(), "{task.percentage:>3.0f}%",
-                    TimeElapsedColumn(), console=err_console, transient=True)
+    with Progress("[progress.description]{task.description}", BarColumn(), "{task.percentage:>3.0f}%",
+                  TimeElapsedColumn(), console=err_console, transient=True) as bar:
+        task = bar.add_task(t(message_key, state.lang), total=1.0)
+        return work(lambda fraction: bar.update(task, completed=fraction))
 
 
 @scenario_app.command("tradeoff")
@@ -333,11 +336,8 @@ def scenario_tradeoff(scenario_id: Annotated[str, typer.Argument()] = "base",
     """Đường đánh đổi chôn lấp – vận chuyển (quét phí chôn lấp) — landfill vs transport trade-off curve."""
     from matching.whatif import tradeoff_curve
 
-    store = open_store(state.db)
-    network = _run_scenario(store, scenario_id, "lexicographic").network
-    with _progress("tradeoff") as bar:
-        task = bar.add_task(t("cli.tradeoff_running", state.lang), total=1.0)
-        curve = tradeoff_curve(network, progress=lambda f: bar.update(task, completed=f))
+    network = _run_scenario(open_store(state.db), scenario_id, "lexicographic").network
+    curve = _with_progress("cli.tradeoff_running", lambda progress: tradeoff_curve(network, progress=progress))
     table = Table()
     for key in ("col.fee_multiplier", "col.landfill_t", "col.tkm", "col.transport_cost_vnd", "col.pareto"):
         table.add_column(t(key, state.lang), justify="right")
@@ -359,11 +359,8 @@ def scenario_resilience(scenario_id: Annotated[str, typer.Argument()] = "base",
     """Doanh nghiệp then chốt: rời đi thì mất gì — keystone firms: what breaks if each one leaves."""
     from matching.whatif import resilience
 
-    store = open_store(state.db)
-    network = _run_scenario(store, scenario_id, "lexicographic").network
-    with _progress("resilience") as bar:
-        task = bar.add_task(t("cli.resilience_running", state.lang), total=1.0)
-        table_df = resilience(network, progress=lambda f: bar.update(task, completed=f))
+    network = _run_scenario(open_store(state.db), scenario_id, "lexicographic").network
+    table_df = _with_progress("cli.resilience_running", lambda progress: resilience(network, progress=progress))
     table = Table()
     for key in ("col.firm_id", "col.name", "col.tonnes_to_landfill", "col.links_lost", "col.tonnes_rerouted",
                 "col.absorbed_by"):

@@ -104,16 +104,7 @@ def write_match_result(result, folder: str | Path) -> list[Path]:
               "unmet_demand": result.unmet_demand, "kpis": result.kpis}
     if result.bound_changes is not None:
         tables["bound_changes"] = result.bound_changes
-    written = []
-    for name, frame in tables.items():
-        path = folder / f"{name}.csv"
-        frame.to_csv(path, index=False, encoding="utf-8-sig")
-        written.append(path)
-    book = folder / "ket_qua.xlsx"
-    with pd.ExcelWriter(book, engine="openpyxl") as xl:
-        for name, frame in tables.items():
-            frame.to_excel(xl, sheet_name=name, index=False)
-    written.append(book)
+    written = _write_tables(tables, folder, "ket_qua.xlsx")
     summary = {"status": result.status, "solver": result.solver, "objective": result.objective,
                "parameters": result.parameters, "kpis": result.kpis.to_dict("records"),
                "links": len(result.matches)}
@@ -209,12 +200,17 @@ def write_comparison(comparison, folder: str | Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     tables = {"kpi_deltas": comparison.kpis, "links_gained": comparison.gained, "links_lost": comparison.lost,
               "links_changed": comparison.changed}
+    return _write_tables(tables, folder, "so_sanh.xlsx")
+
+
+def _write_tables(tables: dict[str, pd.DataFrame], folder: Path, workbook: str) -> list[Path]:
+    """One CSV per table (UTF-8 with BOM, so Excel shows Vietnamese) and one workbook with a sheet each."""
     written = []
     for name, frame in tables.items():
         path = folder / f"{name}.csv"
         frame.to_csv(path, index=False, encoding="utf-8-sig")
         written.append(path)
-    book = folder / "so_sanh.xlsx"
+    book = folder / workbook
     with pd.ExcelWriter(book, engine="openpyxl") as xl:
         for name, frame in tables.items():
             frame.to_excel(xl, sheet_name=name, index=False)
