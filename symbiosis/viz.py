@@ -279,3 +279,66 @@ def park_deltas(comparison, parks: pd.DataFrame) -> pd.DataFrame:
     deltas = out.filter(like="delta_")
     out = out[(deltas.abs() > 1e-6).any(axis=1)]
     return out.reindex(out.delta_diverted_t.abs().sort_values(ascending=False).index).reset_index(drop=True)
+
+
+# ------------------------------------------------------------------ facility siting
+
+#: Colours of the siting map: the chosen site(s), the deepest green of a site worth opening, the
+#: palest one (a small positive value), and a site not worth opening (net value ≤ 0).
+SITING_COLOURS = {"chosen": [230, 97, 0], "best": [0, 109, 44], "low": [186, 228, 179], "not_worth": [150, 150, 150]}
+
+
+def siting_map(network, ranking: pd.DataFrame, chosen, lang: str = "vi") -> pdk.Deck:
+    """Candidate sites of a new facility, from the ranking of :func:`matching.whatif.site_facility`.
+
+    One circle per candidate site (layer ``sites``): area ∝ its net value opened alone (VND/year
+    against building none), green from pale to deep with that value, grey when it is not worth
+    opening (net value ≤ 0). The chosen site(s) are drawn again on top, larger, in orange with a
+    black ring (layer ``chosen``). A site is a park (``site`` = ``park_id``, its approximate
+    point) unless ``ranking`` carries its own ``lat``/``lon``. Tooltips give rank, name, net value,
+    extra tonnes kept from landfill and intake, in ``lang``. Offline like :func:`symbiosis_map`.
+    """
+    layers = []
+    outline = province_outline()
+    if outline is not None:
+        layers.append(pdk.Layer("GeoJsonLayer", outline, id="province", stroked=True, filled=True,
+                                get_fill_color=[235, 240, 235, 120], get_line_color=[120, 120, 120], line_width_min_pixels=1))
+    parks = network.parks.drop_duplicates("park_id").set_index("park_id")
+    sites = ranking.copy()
+    if not {"lat", "lon"} <= set(sites.columns):
+        sites["lat"] = sites.site.map(parks.lat)
+        sites["lon"] = sites.site.map(parks.lon)
+    names = sites.site.map(parks.name) if "name" not in sites.columns else sites["name"]
+    sites["name"] = names.where(names.notna(), sites.site)
+    sites = sites.dropna(subset=["lat", "lon"]).reset_index(drop=True)
+    value = sites.net_value_vnd.to_numpy(dtype=float)
+    top = max(float(value.max()) if len(value) else 0.0, 1e-9)
+    share = np.clip(value, 0.0, None) / top
+    low, best = np.array(SITING_COLOURS["low"], dtype=float), np.array(SITING_COLOURS["best"], dtype=float)
+    sites["colour"] = [list(SITING_COLOURS["not_worth"]) if v <= 0 else [int(round(c)) for c in low + s * (best - low)]
+                       for v, s in zip(value, share, strict=True)]
+    sites["radius"] = 700.0 + 2300.0 * np.sqrt(share)
+    per_year = "năm" if lang == "vi" else "yr"
+    unit_vnd = "đ" if lang == "vi" else "VND"
+    head = [f"{r}. {n} ({s})" if "rank" in sites.columns else f"{n} ({s})"
+            for r, n, s in zip(sites.get("rank", sites.site), sites.name, sites.site, strict=True)]
+    sites["label"] = [f"{h}: {t('ui.site_map_net', lang)} {fmt_number(v, lang, 0)} {unit_vnd}/{per_year} · "
+                      f"{t('ui.site_map_gain', lang)} {fmt_number(g, lang, 1)} t/{per_year} · "
+                      f"{t('ui.site_map_received', lang)} {fmt_number(q, lang, 1)} t/{per_year}"
+                      for h, v, g, q in zip(head, value, sites.gain_t, sites.received, strict=True)]
+    keep = ["site", "lon", "lat", "colour", "radius", "label"]
+    layers.append(pdk.Layer("ScatterplotLayer", sites[keep], id="sites", get_position=["lon", "lat"],
+                            get_fill_color="colour", get_line_color=[60, 60, 60], stroked=True, get_radius="radius",
+                            radius_min_pixels=3, line_width_min_pixels=1, pickable=True))
+    picked = sites[sites.site.isin(list(chosen))].reset_index(drop=True)
+    if len(picked):
+        prefix = t("ui.site_map_chosen", lang)
+        picked = picked.assign(colour=[list(SITING_COLOURS["chosen"])] * len(picked), radius=picked.radius + 600.0,
+                               label=prefix + " — " + picked.label)
+        layers.append(pdk.Layer("ScatterplotLayer", picked[keep], id="chosen", get_position=["lon", "lat"],
+                                get_fill_color="colour", get_line_color=[0, 0, 0], stroked=True, get_radius="radius",
+                                radius_min_pixels=6, line_width_min_pixels=3, pickable=True))
+    tooltip = {"text": "{label}", "style": {"fontSize": "12px"}}
+    centre = sites if len(sites) else parks
+    view = pdk.ViewState(latitude=float(centre.lat.mean()), longitude=float(centre.lon.mean()), zoom=8.5, pitch=0)
+    return pdk.Deck(layers=layers, initial_view_state=view, map_style=None, tooltip=tooltip)

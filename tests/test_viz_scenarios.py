@@ -130,3 +130,40 @@ def test_park_deltas_keeps_parks_that_moved():
     table = park_deltas(comparison, parks)
     assert list(table.park_id) == ["P"] and table.name.iloc[0] == "KCN P"
     assert table.diverted_t_a.iloc[0] == 10.0 and table.diverted_t_b.iloc[0] == 5.0 and table.delta_links.iloc[0] == -5.0
+
+
+def test_siting_map_sizes_and_colours_sites_by_value_and_rings_the_chosen_one():
+    from symbiosis.viz import SITING_COLOURS, siting_map
+
+    parks = pd.DataFrame({"park_id": ["P1", "P2", "P3", "P4"], "name": ["KCN Một", "KCN Hai", "CCN Ba", "CCN Bốn"],
+                          "kind": ["KCN", "KCN", "CCN", "CCN"], "lat": [20.90, 20.80, 20.70, np.nan],
+                          "lon": [106.00, 106.10, 106.20, np.nan]})
+    network = SimpleNamespace(parks=parks, firms=pd.DataFrame(columns=["firm_id", "name", "lat", "lon", "park_id"]))
+    ranking = pd.DataFrame({"rank": [1, 2, 3, 4], "site": ["P2", "P1", "P3", "P4"],
+                            "net_value_vnd": [4e9, 1e9, -5e7, 0.0], "gain_t": [2000.0, 500.0, 0.0, 0.0],
+                            "received": [6000.0, 1500.0, 0.0, 0.0]})
+    deck = siting_map(network, ranking, ["P2"], "vi")
+    layers = _layers(deck)
+    assert set(layers) == {"sites", "chosen"} | ({"province"} if province_outline() else set())
+    sites = {row["site"]: row for row in layers["sites"]["data"]}
+    assert set(sites) == {"P1", "P2", "P3"}                            # P4 has no location
+    assert sites["P2"]["colour"] == SITING_COLOURS["best"]             # the best value: deepest green
+    assert sites["P3"]["colour"] == SITING_COLOURS["not_worth"] == [150, 150, 150]
+    assert SITING_COLOURS["low"] != sites["P1"]["colour"] != SITING_COLOURS["best"]
+    # area ∝ value: radius 700 m + 2300 m × √(value / best)
+    assert (sites["P2"]["radius"], sites["P3"]["radius"]) == (3000.0, 700.0)
+    assert sites["P1"]["radius"] == pytest.approx(700 + 2300 * 0.5)
+    chosen = layers["chosen"]
+    assert chosen["@@type"] == "ScatterplotLayer" and len(chosen["data"]) == 1
+    ring = chosen["data"][0]
+    assert ring["site"] == "P2" and ring["colour"] == [230, 97, 0] == SITING_COLOURS["chosen"]
+    assert ring["radius"] > sites["P2"]["radius"] and (ring["lat"], ring["lon"]) == (20.80, 106.10)
+    assert ring["label"] == ("Được chọn — 1. KCN Hai (P2): giá trị ròng 4.000.000.000 đ/năm · "
+                             "tránh chôn lấp thêm 2.000 t/năm · tiếp nhận 6.000 t/năm")
+    assert sites["P3"]["label"].startswith("3. CCN Ba (P3): giá trị ròng -50.000.000 đ/năm")
+    assert deck._tooltip == {"text": "{label}", "style": {"fontSize": "12px"}}
+    spec = json.loads(siting_map(network, ranking, [], "en").to_json())
+    assert spec.get("mapStyle") in (None, "")                           # offline: no tile server
+    assert "chosen" not in {layer["id"] for layer in spec["layers"]}
+    label = next(la for la in spec["layers"] if la["id"] == "sites")["data"][0]["label"]
+    assert label == "1. KCN Hai (P2): net value 4,000,000,000 VND/yr · extra kept from landfill 2,000 t/yr · received 6,000 t/yr"

@@ -1,20 +1,27 @@
-"""Scenarios: named what-if change lists, their comparison, the landfill–transport trade-off and
-resilience (what breaks if a firm leaves). Thin: widgets in, ``symbiosis``/``matching`` calls, display."""
+"""Scenarios: named what-if change lists, their comparison, the landfill–transport trade-off,
+resilience (what breaks if a firm leaves), the MILP mode for a few parks and facility siting.
+Thin: widgets in, ``symbiosis``/``matching`` calls, display."""
 
 import json
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
-from matching.whatif import compare, resilience, run_scenario, tradeoff_curve
+from matching.engine import run_matching
+from matching.milp import MilpTooLarge
+from matching.whatif import (candidate_sites, compare, resilience, restrict_to_parks, run_milp, run_scenario,
+                             site_facility, tradeoff_curve)
 from symbiosis import services
 from symbiosis.catalogue import load_catalogue
 from symbiosis.demo import demo_inputs
-from symbiosis.i18n import fmt_date
+from symbiosis.i18n import fmt_date, messages
+from symbiosis.network import build_network
 from symbiosis.parameters import default_parameters, effective_parameters
 from symbiosis.scenarios import (BASE, Scenario, ScenarioError, apply_changes, changes_to_json, facility_types, get,
                                  load_all, parse_changes, save, slug)
-from symbiosis.viz import difference_map, keystone_firms, park_deltas, resilience_figure, tradeoff_figure
+from symbiosis.viz import (difference_map, keystone_firms, park_deltas, resilience_figure, siting_map,
+                           tradeoff_figure)
 from views.common import get_store, headers, lang, num, sidebar, tr
 
 KINDS = ["set_parameter", "remove_firm", "scale_streams", "add_park", "add_facility", "min_diversion"]
@@ -49,6 +56,35 @@ def _resilience(version: str, scenario_id: str, changes_json: str, top_n: int, _
     table = resilience(_network, firms, progress=lambda f: bar.progress(min(f, 1.0), text=_label))
     bar.empty()
     return table
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _engine_network(version: str, _base_tables):
+    """The engine input of the stored data (MILP mode, siting map)."""
+    del version  # only the cache key
+    return build_network(_base_tables)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _milp(version: str, park_ids: tuple[str, ...], fixed_cost: float, min_lot_t: float, max_partners: int,
+          time_limit_s: float, _network):
+    del version  # only the cache key
+    return run_milp(_network, list(park_ids), fixed_cost_vnd_per_link=fixed_cost, min_lot_t=min_lot_t,
+                    max_partners_per_firm=max_partners, time_limit_s=time_limit_s)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _lp_parks(version: str, park_ids: tuple[str, ...], _network):
+    """The same parks in the ordinary LP mode (cost objective), beside the MILP answer."""
+    del version  # only the cache key
+    return run_matching(restrict_to_parks(_network, list(park_ids)), "vnd", bounds=False)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _siting(version: str, facility_type: str, capacity: float, fixed_cost: float, max_sites: int, _base_tables):
+    """Chosen sites and the ranking of every candidate park (about 1.5–3 s on the demo)."""
+    del version  # only the cache key
+    return site_facility(_base_tables, facility_type, None, capacity, fixed_cost, max_sites)
 
 
 def solved(scenario: Scenario):
@@ -93,6 +129,48 @@ def pick_scenario(key: str, default: str = BASE) -> str:
     return st.selectbox(tr("ui.scn_pick"), options, index=options.index(default), key=key, format_func=label_of)
 
 
+#: The KPI cards of the MILP tab: message, KPI column, digits.
+MILP_CARDS = [("ui.kpi_links", "links", 0), ("ui.kpi_firms", "firms_involved", 0), ("ui.kpi_diverted", "diverted_t", 0)]
+
+
+def parameter_help(params: pd.DataFrame, labels: pd.Series, pid: str) -> str:
+    """Where a MILP default comes from: the parameter's label, source and date (and whether the user set it)."""
+    row = params.loc[pid]
+    try:
+        date = fmt_date(row.source_date, lang())
+    except (TypeError, ValueError):
+        date = str(row.source_date) if pd.notna(row.source_date) else "—"
+    source = str(row.source).strip() if pd.notna(row.source) else ""
+    return tr("ui.milp_help", origin=tr("ui.milp_origin_user" if row.origin == "user" else "ui.milp_origin_default"),
+              label=labels.get(pid, pid), source=source or "—", date=date)
+
+
+def in_language(message: str) -> str:
+    """The current language's line of a two-line message (Vietnamese first, then English)."""
+    lines = [line for line in message.splitlines() if line.strip()]
+    if len(lines) < 2:
+        return message
+    return lines[0] if lang() == "vi" else lines[1]
+
+
+def reason_label(code: str) -> str:
+    """Why a candidate link was removed before the MILP solve, in words (the code if unknown)."""
+    key = f"ui.milp_drop_{code}"
+    return tr(key) if key in messages() else code
+
+
+def kpi_cards(container, total: pd.Series, mode: str, reference: pd.Series | None = None) -> None:
+    """Links, firms and tonnes diverted of one answer; with ``reference``, the difference from it."""
+    for col, (key, metric, digits) in zip(container.columns(len(MILP_CARDS)), MILP_CARDS, strict=True):
+        value = float(total[metric])
+        delta = None
+        if reference is not None:
+            change = signed(value - float(reference[metric]), digits)
+            delta = tr("ui.milp_vs_lp", value=change)
+        col.metric(tr("ui.milp_kpi", kpi=tr(key), mode=mode), num(value, digits), delta=delta, delta_color="off",
+                   border=True)
+
+
 # ------------------------------------------------------------------ page
 
 sidebar()
@@ -112,8 +190,9 @@ for key in ("scn_name", "scn_author", "scn_description", "scn_json"):  # keep th
     if key in st.session_state:
         st.session_state[key] = st.session_state[key]
 
-tab_create, tab_compare, tab_tradeoff, tab_resilience = st.tabs(
-    [tr("ui.scn_tab_create"), tr("ui.scn_tab_compare"), tr("ui.scn_tab_tradeoff"), tr("ui.scn_tab_resilience")],
+tab_create, tab_compare, tab_tradeoff, tab_resilience, tab_milp, tab_siting = st.tabs(
+    [tr("ui.scn_tab_create"), tr("ui.scn_tab_compare"), tr("ui.scn_tab_tradeoff"), tr("ui.scn_tab_resilience"),
+     tr("ui.scn_tab_milp"), tr("ui.scn_tab_siting")],
     key="scn_tabs", on_change="rerun")
 
 if tab_create.open:
@@ -392,3 +471,151 @@ if tab_resilience.open:
                        "absorbed_by"]
             st.dataframe(localised(table[columns]), hide_index=True, key="scn_resilience_table",
                          column_config=headers(columns))
+
+if tab_milp.open:
+    with tab_milp:
+        st.caption(tr("ui.milp_intro"))
+        network = _engine_network(version, base_tables)
+        park_names = network.parks.drop_duplicates("park_id").set_index("park_id").name
+        firms_per_park = base_tables["firms"].park_id.value_counts()  # most firms first
+        park_options = [p for p in firms_per_park.index if p in park_names.index]
+        park_labels = {p: tr("ui.milp_park_label", name=park_names[p], n=num(firms_per_park[p])) for p in park_options}
+        chosen_parks = st.multiselect(tr("ui.milp_parks"), park_options, default=park_options[:1], key="milp_parks",
+                                      format_func=lambda p: park_labels.get(p, p))
+        params = effective_parameters(base_tables["parameters"]).set_index("parameter_id", drop=False)
+        param_labels = default_parameters()[f"label_{lang()}"]
+        c1, c2, c3, c4 = st.columns(4)
+        fixed_cost = c1.number_input(
+            tr("ui.milp_fixed_cost"), value=float(params.at["link_fixed_cost_vnd_per_year", "value"]), min_value=0.0,
+            step=1_000_000.0, format="%.0f", key="milp_fixed_cost",
+            help=parameter_help(params, param_labels, "link_fixed_cost_vnd_per_year"))
+        min_lot = c2.number_input(
+            tr("ui.milp_min_lot"), value=float(params.at["min_lot_t_per_year", "value"]), min_value=0.0, step=1.0,
+            format="%g", key="milp_min_lot", help=parameter_help(params, param_labels, "min_lot_t_per_year"))
+        max_partners = c3.number_input(
+            tr("ui.milp_max_partners"), value=int(params.at["max_partners_per_firm", "value"]), min_value=1,
+            max_value=1000, step=1, key="milp_max_partners",
+            help=parameter_help(params, param_labels, "max_partners_per_firm"))
+        time_limit = c4.number_input(tr("ui.milp_time_limit"), value=30, min_value=1, max_value=600, step=5,
+                                     key="milp_time_limit")
+        milp_args = (version, tuple(chosen_parks), float(fixed_cost), float(min_lot), int(max_partners),
+                     float(time_limit))
+        if not chosen_parks:
+            st.caption(tr("ui.milp_need_park"))
+        if st.button(tr("ui.milp_run"), key="milp_run", type="primary", disabled=not chosen_parks):
+            st.session_state["milp_args"] = milp_args
+        if st.session_state.get("milp_args") not in (None, milp_args):
+            st.info(tr("ui.run_inputs_changed"))
+        elif st.session_state.get("milp_args") == milp_args:
+            with st.spinner(tr("ui.milp_running")):
+                milp_run = _milp(*milp_args, network)
+            if milp_run.fallback_message:  # too large for the MILP: its result is the LP answer
+                st.warning(in_language(milp_run.fallback_message))
+                st.info(tr("ui.milp_fallback_info"))
+                st.markdown(f"**{tr('ui.milp_heading_lp')}**")
+                kpi_cards(st.container(), milp_run.result.kpis.set_index("park_id").loc["TOTAL"], "LP")
+            else:
+                m = milp_run.milp
+                gap = num(100 * m.gap, 2) if np.isfinite(m.gap) else "—"
+                if m.status == "OPTIMAL":
+                    st.success(tr("ui.milp_optimal", gap=gap))
+                elif m.status == "FEASIBLE":
+                    st.warning(tr("ui.milp_feasible", gap=gap))
+                else:
+                    st.error(tr("ui.milp_no_solution", status=m.status))
+                cols = st.columns(5)
+                for col, (key, value) in zip(cols, [("ui.milp_status", m.status), ("ui.milp_gap", gap),
+                                                    ("ui.milp_time", num(m.wall_time_s, 1)),
+                                                    ("ui.milp_arcs", num(m.n_arcs_model)),
+                                                    ("ui.milp_binaries", num(m.n_binaries))], strict=True):
+                    col.metric(tr(key), value, border=True)
+                c1, c2 = st.columns([1, 2])
+                c1.metric(tr("ui.milp_objective"), num(m.objective_vnd) if m.has_solution else "—", border=True)
+                c2.caption(tr("ui.milp_objective_note"))
+                dropped = {k: v for k, v in m.drop_reasons.items() if v}
+                if dropped:
+                    st.markdown(f"**{tr('ui.milp_dropped', n=num(sum(dropped.values())))}**")
+                    reasons = pd.DataFrame({"drop_reason": [reason_label(k) for k in dropped],
+                                            "arcs": [num(v) for v in dropped.values()]})
+                    st.dataframe(reasons, hide_index=True, key="milp_drops", column_config=headers(reasons.columns))
+                else:
+                    st.caption(tr("ui.milp_none_dropped"))
+                with st.spinner(tr("ui.milp_running")):
+                    lp_total = _lp_parks(version, tuple(chosen_parks), network).kpis.set_index("park_id").loc["TOTAL"]
+                left, right = st.columns(2)
+                left.markdown(f"**{tr('ui.milp_heading_milp')}**")
+                kpi_cards(left, milp_run.result.kpis.set_index("park_id").loc["TOTAL"], "MILP", lp_total)
+                right.markdown(f"**{tr('ui.milp_heading_lp')}**")
+                kpi_cards(right, lp_total, "LP")
+                st.caption(tr("ui.milp_compare_caption"))
+            st.subheader(tr("ui.milp_matches_lp" if milp_run.fallback_message else "ui.milp_matches"))
+            columns = ["supplier_firm_id", "receiver_firm_id", "material_id", "quantity", "unit", "distance_km",
+                       "transport_cost_vnd", "landfill_avoided_t"]
+            matches = milp_run.result.matches.sort_values("landfill_avoided_t", ascending=False)
+            if matches.empty:
+                st.info(tr("ui.no_matches"))
+            else:
+                st.dataframe(localised(matches[columns]), hide_index=True, key="milp_matches",
+                             column_config=headers(columns))
+
+if tab_siting.open:
+    with tab_siting:
+        st.caption(tr("ui.site_intro"))
+        types = facility_types()
+        type_labels = {f: types.at[f, "name_vi" if lang() == "vi" else "name_en"] for f in types.index}
+        ftype = st.selectbox(tr("ui.scn_facility_type"), list(types.index), key="site_type",
+                             format_func=lambda f: type_labels.get(f, f))
+        basis = types.at[ftype, "capacity_basis_vi" if lang() == "vi" else "capacity_basis"]
+        basis = basis.removeprefix("assumption:").removeprefix("giả định:").strip()
+        st.caption(tr("ui.site_capacity_basis", text=basis))
+        c1, c2, c3 = st.columns(3)
+        capacity = c1.number_input(tr("ui.scn_capacity"), value=float(types.at[ftype, "default_capacity_t_per_year"]),
+                                   min_value=1.0, step=1000.0, format="%.0f", key=f"site_capacity_{ftype}")
+        site_fixed = c2.number_input(tr("ui.site_fixed_cost"), value=0.0, min_value=0.0, step=100_000_000.0,
+                                     format="%.0f", key="site_fixed_cost", help=tr("ui.site_fixed_help"))
+        max_sites = c3.number_input(tr("ui.site_max"), value=1, min_value=1, max_value=5, step=1, key="site_max")
+        network = _engine_network(version, base_tables)
+        st.caption(tr("ui.site_candidates", n=num(len(candidate_sites(network)))))
+        site_args = (version, ftype, float(capacity), float(site_fixed), int(max_sites))
+        if st.button(tr("ui.site_run"), key="site_run", type="primary"):
+            st.session_state["site_args"] = site_args
+        if st.session_state.get("site_args") not in (None, site_args):
+            st.info(tr("ui.run_inputs_changed"))
+        elif st.session_state.get("site_args") == site_args:
+            try:
+                with st.spinner(tr("ui.site_running")):
+                    siting, ranking = _siting(*site_args, base_tables)
+            except MilpTooLarge as err:
+                st.error(err.text(lang()))
+            else:
+                park_names = network.parks.drop_duplicates("park_id").set_index("park_id").name
+                named = [f"{park_names.get(s, s)} ({s})" for s in siting.chosen_sites]
+                if siting.chosen_sites:
+                    st.success(tr("ui.site_chosen", sites="; ".join(named)))
+                else:
+                    st.info(tr("ui.site_none_chosen"))
+                if not siting.optimal:
+                    st.warning(tr("ui.site_not_optimal", status=siting.status))
+                c1, c2, c3 = st.columns(3)
+                c1.metric(tr("ui.milp_status"), siting.status, border=True)
+                c2.metric(tr("ui.site_gain_t"), num(siting.gain_t, 1), help=tr("ui.site_gain_help"), border=True)
+                c3.metric(tr("ui.site_gain_vnd"), num(siting.gain_vnd), help=tr("ui.site_gain_help"), border=True)
+                if siting.chosen_sites and abs(siting.gain_t) < 0.5:
+                    st.info(tr("ui.site_no_extra_t", vnd=num(siting.gain_vnd)))
+                if siting.chosen_sites:
+                    st.subheader(tr("ui.site_table"))
+                    opened = siting.sites[siting.sites.open]
+                    opened = opened.assign(name=opened.site.map(park_names).fillna(opened.site),
+                                           fixed_cost_vnd=[num(v) for v in opened.fixed_cost_vnd])
+                    columns = ["site", "name", "received", "tonnes_in", "links", "fixed_cost_vnd"]
+                    st.dataframe(localised(opened[columns]), hide_index=True, key="site_chosen",
+                                 column_config=headers(columns))
+                st.subheader(tr("ui.site_map"))
+                st.pydeck_chart(siting_map(network, ranking, siting.chosen_sites, lang()), key="site_map")
+                st.caption(tr("ui.site_map_caption"))
+                st.subheader(tr("ui.site_ranking"))
+                table = ranking.assign(name=ranking.site.map(park_names).fillna(ranking.site),
+                                       net_value_vnd=[num(v) for v in ranking.net_value_vnd])
+                columns = ["rank", "site", "name", "net_value_vnd", "gain_t", "received"]
+                st.dataframe(localised(table[columns]), hide_index=True, key="site_ranking",
+                             column_config=headers(columns))
