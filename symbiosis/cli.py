@@ -379,6 +379,8 @@ def scenario_milp(parks: Annotated[str, typer.Option(help="Park ids, comma-separ
                   fixed_cost: Annotated[float | None, typer.Option(help="VND per link per year (default: parameter)")] = None,
                   min_lot: Annotated[float | None, typer.Option(help="Minimum t/yr per link (default: parameter)")] = None,
                   max_partners: Annotated[int | None, typer.Option(help="Maximum partner firms per firm (default: parameter)")] = None,
+                  distance_cap: Annotated[list[str] | None, typer.Option(
+                      help="Maximum km for a material class, e.g. --distance-cap food=20 (repeatable)")] = None,
                   time_limit: Annotated[float, typer.Option(help="Seconds for SCIP")] = 30.0,
                   out: Annotated[Path | None, typer.Option("--out", help="Folder for CSV, xlsx and JSON results")] = None) -> None:
     """Chế độ MILP (chi phí cố định, lô tối thiểu, số đối tác) cho một vài KCN — MILP mode for a few parks."""
@@ -392,6 +394,16 @@ def scenario_milp(parks: Annotated[str, typer.Option(help="Park ids, comma-separ
         options["min_lot_t"] = min_lot
     if max_partners is not None:
         options["max_partners_per_firm"] = max_partners
+    if distance_cap:
+        caps = {}
+        for item in distance_cap:
+            cls, _, km = item.partition("=")
+            try:
+                caps[cls.strip()] = float(km)
+            except ValueError:
+                err_console.print(f"[red]{t('cli.bad_distance_cap', state.lang, value=item)}[/]")
+                raise typer.Exit(1) from None
+        options["distance_cap_km_by_class"] = caps
     network = build_network(open_store(state.db).read_all())
     try:
         run = run_milp(network, [p.strip() for p in parks.split(",") if p.strip()], **options)

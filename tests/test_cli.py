@@ -141,6 +141,15 @@ def test_scenario_milp_and_siting_commands(tmp_path):
     assert milp.exit_code == 0, milp.output
     assert "MILP (SCIP): OPTIMAL" in milp.output
     assert pd.read_csv(tmp_path / "milp" / "matches.csv").supplier_firm_id.notna().all()
+    uncapped = pd.read_csv(tmp_path / "milp" / "matches.csv")
+    assert {"coal_fly_ash", "coal_bottom_ash"} <= set(uncapped.material_id)  # hauled 0.5 km
+    capped = runner.invoke(app, [*db, "--lang", "en", "scenario", "milp", "--parks", "TEST-A,TEST-B",
+                                 "--distance-cap", "ash=0.3", "--out", str(tmp_path / "capped")])
+    assert capped.exit_code == 0, capped.output
+    kept = pd.read_csv(tmp_path / "capped" / "matches.csv")
+    assert not ({"coal_fly_ash", "coal_bottom_ash"} & set(kept.material_id))
+    assert len(kept) == len(uncapped) - 2
+    assert runner.invoke(app, [*db, "scenario", "milp", "--parks", "TEST-A", "--distance-cap", "food"]).exit_code == 1
     unknown = runner.invoke(app, [*db, "scenario", "milp", "--parks", "NOPE"])
     assert unknown.exit_code == 1
     site = runner.invoke(app, [*db, "--lang", "en", "scenario", "site", "ash_brick_plant", "--capacity", "100",

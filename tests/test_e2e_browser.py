@@ -132,3 +132,32 @@ def test_open_switch_language_filter_and_add_a_firm(page, tmp_path):
 
     _goto(page, "Parameters")
     page.screenshot(path=str(SHOTS / "parameters.png"), full_page=True)
+
+
+def test_planner_builds_and_compares_a_scenario(page):
+    """Scenarios page in the browser: write a scenario (maximum haul 20 km) as JSON, save it,
+    compare it with today and see the trade-off curve (page is in English after the test above)."""
+    _goto(page, "Scenarios")
+    page.locator(".st-key-scn_name input").fill("Haul 20 km")
+    page.locator(".st-key-scn_author input").fill("E2E planner")
+    page.locator(".st-key-scn_name input").press("Enter")
+    _settle(page)
+    page.locator(".st-key-scn_json textarea").fill('[{"kind": "set_parameter", "parameter_id": "max_haul_km", "value": 20}]')
+    page.locator(".st-key-scn_json textarea").press("Control+Enter")
+    _settle(page)
+    page.locator(".st-key-scn_json_add button").click()
+    _settle(page)
+    sync_api.expect(page.get_by_text("Changes added to the list: 1.")).to_be_visible()
+    page.locator(".st-key-scn_save button").click()
+    _settle(page)
+    sync_api.expect(page.get_by_text("Saved scenario “Haul 20 km” (1 changes).")).to_be_visible()
+    page.get_by_role("tab", name="Compare").click()
+    _settle(page)
+    sync_api.expect(page.locator("[data-testid='stMetric']").first).to_be_visible()
+    page.wait_for_selector("canvas", state="attached")
+    sync_api.expect(page.locator(".st-key-scn_b")).to_contain_text("Haul 20 km")
+    page.screenshot(path=str(SHOTS / "scenarios_compare.png"), full_page=True)
+    page.get_by_role("tab", name="Landfill–transport trade-off").click()
+    _settle(page)
+    page.wait_for_selector(".js-plotly-plot", state="attached")
+    page.screenshot(path=str(SHOTS / "scenarios_tradeoff.png"), full_page=True)
