@@ -142,6 +142,7 @@ def test_planner_builds_and_compares_a_scenario(page):
     page.locator(".st-key-scn_author input").fill("E2E planner")
     page.locator(".st-key-scn_name input").press("Enter")
     _settle(page)
+    page.get_by_text("Advanced: enter a list of changes as JSON").click()  # the JSON box sits in an expander
     page.locator(".st-key-scn_json textarea").fill('[{"kind": "set_parameter", "parameter_id": "max_haul_km", "value": 20}]')
     page.locator(".st-key-scn_json textarea").press("Control+Enter")
     _settle(page)
@@ -155,7 +156,7 @@ def test_planner_builds_and_compares_a_scenario(page):
     _settle(page)
     sync_api.expect(page.locator("[data-testid='stMetric']").first).to_be_visible()
     page.wait_for_selector("canvas", state="attached")
-    sync_api.expect(page.locator(".st-key-scn_b")).to_contain_text("Haul 20 km")
+    sync_api.expect(page.get_by_role("combobox", name="Scenario B")).to_have_value("Haul 20 km")
     page.screenshot(path=str(SHOTS / "scenarios_compare.png"), full_page=True)
     page.get_by_role("tab", name="Landfill–transport trade-off").click()
     _settle(page)
