@@ -273,25 +273,30 @@ def _run_scenario(store, scenario_id: str, objective: str):
 
 
 @scenario_app.command("run")
-def scenario_run(scenario_id: str,
-                 out: Annotated[Path | None, typer.Option("--out", help="Folder for CSV, xlsx and JSON results")] = None,
+def scenario_run(scenario_ids: Annotated[list[str], typer.Argument(help='One or several scenario ids ("base" = today)')],
+                 out: Annotated[Path | None, typer.Option("--out", help="Folder for CSV, xlsx and JSON results (one sub-folder per scenario when several)")] = None,
                  objective: Annotated[str, typer.Option(help="lexicographic | vnd | co2e")] = "lexicographic") -> None:
-    """Chạy một kịch bản ("base" = hiện trạng) và lưu kết quả — run a scenario and save its result."""
-    run = _run_scenario(open_store(state.db), scenario_id, objective)
-    result = run.result
-    total = result.kpis.set_index("park_id").loc["TOTAL"]
-    if out is not None and result.optimal:
-        services.write_match_result(result, out)
-    console.print(t("cli.match_summary", state.lang, links=int(total.links), firms=int(total.firms_involved),
-                    diverted=fmt_number(total.diverted_t, state.lang, 1),
-                    share=fmt_number(100 * total.share_diverted, state.lang, 1),
-                    tkm=fmt_number(total.tkm, state.lang, 0), vnd=fmt_number(total.vnd_saved, state.lang, 0),
-                    co2=fmt_number(total.co2e_avoided_t, state.lang, 1), out=out or "—"))
-    if result.target_share is not None:
-        key = "cli.target_met" if result.target_met else "cli.target_missed"
-        console.print(t(key, state.lang, target=fmt_number(100 * result.target_share, state.lang, 1)))
-    if not result.optimal:
-        err_console.print(f"[red]{t('cli.not_optimal', state.lang, status=result.status)}[/]")
+    """Chạy một hay nhiều kịch bản ("base" = hiện trạng) và lưu kết quả — run scenarios and save their results."""
+    store = open_store(state.db)
+    failed = False
+    for scenario_id in scenario_ids:
+        result = _run_scenario(store, scenario_id, objective).result
+        folder = out if out is None or len(scenario_ids) == 1 else out / scenario_id
+        if folder is not None and result.optimal:
+            services.write_match_result(result, folder)
+        total = result.kpis.set_index("park_id").loc["TOTAL"]
+        console.print(f"[bold]{scenario_id}[/]: " + t(
+            "cli.match_summary", state.lang, links=int(total.links), firms=int(total.firms_involved),
+            diverted=fmt_number(total.diverted_t, state.lang, 1), share=fmt_number(100 * total.share_diverted, state.lang, 1),
+            tkm=fmt_number(total.tkm, state.lang, 0), vnd=fmt_number(total.vnd_saved, state.lang, 0),
+            co2=fmt_number(total.co2e_avoided_t, state.lang, 1), out=folder or "—"))
+        if result.target_share is not None:
+            key = "cli.target_met" if result.target_met else "cli.target_missed"
+            console.print(t(key, state.lang, target=fmt_number(100 * result.target_share, state.lang, 1)))
+        if not result.optimal:
+            err_console.print(f"[red]{t('cli.not_optimal', state.lang, status=result.status)}[/]")
+            failed = True
+    if failed:
         raise typer.Exit(2)
 
 

@@ -110,6 +110,10 @@ def test_scenario_commands_create_compare_and_refuse_bad_changes(tmp_path):
     made = runner.invoke(app, [*db, "scenario", "create", "Đóng cửa DN", "--author", "QH", "--change", change])
     assert made.exit_code == 0 and "dong-cua-dn" in made.output
     assert "Đóng cửa DN" in runner.invoke(app, [*db, "scenario", "list"]).output
+    both = runner.invoke(app, [*db, "scenario", "run", "base", "dong-cua-dn", "--out", str(tmp_path / "runs")])
+    assert both.exit_code == 0, both.output
+    assert len(pd.read_csv(tmp_path / "runs" / "base" / "matches.csv")) == len(links)
+    assert len(pd.read_csv(tmp_path / "runs" / "dong-cua-dn" / "matches.csv")) > 0
     out = tmp_path / "cmp"
     cmp = runner.invoke(app, [*db, "--lang", "en", "scenario", "compare", "base", "dong-cua-dn", "--out", str(out)])
     assert cmp.exit_code == 0, cmp.output
