@@ -82,14 +82,16 @@ class MilpTooLarge(ValueError):
 
     def __init__(self, n_arcs: int, n_binaries: int, max_arcs: int, n_candidates: int) -> None:
         self.n_arcs, self.n_binaries, self.max_arcs, self.n_candidates = n_arcs, n_binaries, max_arcs, n_candidates
+        super().__init__(f"{self.text('vi')}\n{self.text('en')}")
 
-        def text(lang: str) -> str:
-            return t("milp.too_large", lang, arcs=fmt_number(n_arcs, lang, 0), binaries=fmt_number(n_binaries, lang, 0),
-                     candidates=fmt_number(n_candidates, lang, 0), limit=fmt_number(max_arcs, lang, 0))
+    def __reduce__(self):  # picklable (the app caches results that carry it)
+        return (type(self), (self.n_arcs, self.n_binaries, self.max_arcs, self.n_candidates))
 
-        self.text = text
-        vi, en = text("vi"), text("en")
-        super().__init__(f"{vi}\n{en}")
+    def text(self, lang: str) -> str:
+        """The message in one language."""
+        return t("milp.too_large", lang, arcs=fmt_number(self.n_arcs, lang, 0),
+                 binaries=fmt_number(self.n_binaries, lang, 0), candidates=fmt_number(self.n_candidates, lang, 0),
+                 limit=fmt_number(self.max_arcs, lang, 0))
 
 
 @dataclass(frozen=True)

@@ -211,7 +211,11 @@ class MilpRun:
     network: Network
     result: MatchResult
     milp: object | None  # matching.milp.MilpSolution, None after a fallback
-    fallback_message: str | None = None  # why the LP answer is shown instead (vi and en lines)
+    too_large: object | None = None  # matching.milp.MilpTooLarge when the LP answer is shown instead
+
+    def fallback_message(self, lang: str = "vi") -> str | None:
+        """Why the LP answer is shown instead of the MILP's, in ``lang``; None if it is not."""
+        return None if self.too_large is None else self.too_large.text(lang)
 
 
 def restrict_to_parks(network: Network, park_ids: list[str]) -> Network:
@@ -233,7 +237,7 @@ def run_milp(network: Network, park_ids: list[str] | None = None, catalogue: Cat
     ``link_fixed_cost_vnd_per_year``, ``min_lot_t_per_year``, ``max_partners_per_firm``);
     ``min_lot_t`` gives the minimum lot in tonnes per year.
     An instance above ``max_arcs`` falls back to the exact LP (objective ``vnd``) with the
-    reason in ``fallback_message``. The result's status is SCIP's: ``OPTIMAL`` only when
+    reason in ``fallback_message(lang)``. The result's status is SCIP's: ``OPTIMAL`` only when
     proved, ``FEASIBLE`` at the time limit (see ``milp.gap``).
     """
     from matching.engine import _kpis, _matches, _unmatched_supply, _unmet_demand
@@ -255,7 +259,7 @@ def run_milp(network: Network, park_ids: list[str] | None = None, catalogue: Cat
     try:
         milp = solve_milp(cand.arcs, sup_q, dem_q, s.firm_id.to_numpy(), opts, s.material_class.to_numpy())
     except MilpTooLarge as err:
-        return MilpRun(net, run_matching(net, "vnd", cat, bounds=False), None, str(err))
+        return MilpRun(net, run_matching(net, "vnd", cat, bounds=False), None, err)
     ef = cat.materials.loc[s.material_id, "ef_landfill_tco2e_per_t"].to_numpy(dtype=float)
     ef = np.where(np.isnan(ef), net.parameters["ef_landfill_default_tco2e_per_t"], ef)
     flow = milp.flow if milp.has_solution else np.zeros(len(cand.arcs))

@@ -415,8 +415,8 @@ def scenario_milp(parks: Annotated[str, typer.Option(help="Park ids, comma-separ
     except KeyError as err:
         err_console.print(f"[red]{t('cli.unknown_parks', state.lang, ids=str(err))}[/]")
         raise typer.Exit(1) from None
-    if run.fallback_message:
-        err_console.print(f"[yellow]{run.fallback_message}[/]")
+    if run.too_large is not None:
+        err_console.print(f"[yellow]{run.fallback_message(state.lang)}[/]")
         err_console.print(f"[yellow]{t('cli.milp_fallback', state.lang)}[/]")
     else:
         m = run.milp

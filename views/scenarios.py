@@ -145,14 +145,6 @@ def parameter_help(params: pd.DataFrame, labels: pd.Series, pid: str) -> str:
               label=labels.get(pid, pid), source=source or "—", date=date)
 
 
-def in_language(message: str) -> str:
-    """The current language's line of a two-line message (Vietnamese first, then English)."""
-    lines = [line for line in message.splitlines() if line.strip()]
-    if len(lines) < 2:
-        return message
-    return lines[0] if lang() == "vi" else lines[1]
-
-
 def reason_label(code: str) -> str:
     """Why a candidate link was removed before the MILP solve, in words (the code if unknown)."""
     key = f"ui.milp_drop_{code}"
@@ -509,8 +501,8 @@ if tab_milp.open:
         elif st.session_state.get("milp_args") == milp_args:
             with st.spinner(tr("ui.milp_running")):
                 milp_run = _milp(*milp_args, network)
-            if milp_run.fallback_message:  # too large for the MILP: its result is the LP answer
-                st.warning(in_language(milp_run.fallback_message))
+            if milp_run.too_large is not None:  # too large for the MILP: its result is the LP answer
+                st.warning(milp_run.fallback_message(lang()))
                 st.info(tr("ui.milp_fallback_info"))
                 st.markdown(f"**{tr('ui.milp_heading_lp')}**")
                 kpi_cards(st.container(), milp_run.result.kpis.set_index("park_id").loc["TOTAL"], "LP")
@@ -548,7 +540,7 @@ if tab_milp.open:
                 right.markdown(f"**{tr('ui.milp_heading_lp')}**")
                 kpi_cards(right, lp_total, "LP")
                 st.caption(tr("ui.milp_compare_caption"))
-            st.subheader(tr("ui.milp_matches_lp" if milp_run.fallback_message else "ui.milp_matches"))
+            st.subheader(tr("ui.milp_matches_lp" if milp_run.too_large is not None else "ui.milp_matches"))
             columns = ["supplier_firm_id", "receiver_firm_id", "material_id", "quantity", "unit", "distance_km",
                        "transport_cost_vnd", "landfill_avoided_t"]
             matches = milp_run.result.matches.sort_values("landfill_avoided_t", ascending=False)
