@@ -60,22 +60,38 @@ def flows_table(matches: pd.DataFrame, network) -> pd.DataFrame:
     return out
 
 
+def _outline_layers() -> list:
+    """The province outline (when the shared geodata is there) as the bottom layer of every map."""
+    outline = province_outline()
+    if outline is None:
+        return []
+    return [pdk.Layer("GeoJsonLayer", outline, id="province", stroked=True, filled=True,
+                      get_fill_color=[235, 240, 235, 120], get_line_color=[120, 120, 120], line_width_min_pixels=1)]
+
+
+def _parks_layer(parks: pd.DataFrame) -> pdk.Layer:
+    return pdk.Layer("ScatterplotLayer", parks, id="parks", get_position=["lon", "lat"],
+                     get_fill_color=[0, 0, 0, 40], get_line_color=[0, 0, 0], stroked=True,
+                     get_radius=1500, line_width_min_pixels=1, pickable=True)
+
+
+def _deck(layers: list, centre: pd.DataFrame) -> pdk.Deck:
+    """Offline deck (no base-map tiles) centred on ``centre``'s points, tooltips from ``label``."""
+    tooltip = {"text": "{label}", "style": {"fontSize": "12px"}}
+    view = pdk.ViewState(latitude=float(centre.lat.mean()), longitude=float(centre.lon.mean()), zoom=8.5, pitch=0)
+    return pdk.Deck(layers=layers, initial_view_state=view, map_style=None, tooltip=tooltip)
+
+
 def symbiosis_map(network, matches: pd.DataFrame, lang: str = "vi") -> pdk.Deck:
     """Parks, firms (coloured by sector) and exchange arcs (width ∝ tonnes, colour by material class)."""
-    layers = []
-    outline = province_outline()
-    if outline is not None:
-        layers.append(pdk.Layer("GeoJsonLayer", outline, id="province", stroked=True, filled=True,
-                                get_fill_color=[235, 240, 235, 120], get_line_color=[120, 120, 120], line_width_min_pixels=1))
+    layers = _outline_layers()
     per_year = "năm" if lang == "vi" else "yr"
     firms = network.firms.assign(colour=colour_for(network.firms.sector_code),
                                  label=network.firms.name + " · " + network.firms.sector_code)
     layers.append(pdk.Layer("ScatterplotLayer", firms, id="firms", get_position=["lon", "lat"], get_fill_color="colour",
                             get_radius=250, radius_min_pixels=2, pickable=True))
     parks = network.parks.assign(label=network.parks.name + " (" + network.parks.kind + ")")
-    layers.append(pdk.Layer("ScatterplotLayer", parks, id="parks", get_position=["lon", "lat"],
-                            get_fill_color=[0, 0, 0, 40], get_line_color=[0, 0, 0], stroked=True,
-                            get_radius=1500, line_width_min_pixels=1, pickable=True))
+    layers.append(_parks_layer(parks))
     if len(matches):
         flows = flows_table(matches, network)
         flows["colour"] = colour_for(flows.material_class)
@@ -86,9 +102,7 @@ def symbiosis_map(network, matches: pd.DataFrame, lang: str = "vi") -> pdk.Deck:
         layers.append(pdk.Layer("ArcLayer", flows, id="flows", get_source_position=["from_lon", "from_lat"],
                                 get_target_position=["to_lon", "to_lat"], get_source_color="colour",
                                 get_target_color="colour", get_width="width", pickable=True))
-    tooltip = {"text": "{label}", "style": {"fontSize": "12px"}}
-    view = pdk.ViewState(latitude=float(parks.lat.mean()), longitude=float(parks.lon.mean()), zoom=8.5, pitch=0)
-    return pdk.Deck(layers=layers, initial_view_state=view, map_style=None, tooltip=tooltip)
+    return _deck(layers, parks)
 
 
 def park_network_figure(network, matches: pd.DataFrame, lang: str = "vi") -> go.Figure:
@@ -148,16 +162,10 @@ def difference_map(network_a, network_b, comparison, lang: str = "vi") -> pdk.De
     positions come from both networks (a firm that closes exists only in A, a new one only in
     B). Arc width ∝ the change in tonnes kept from landfill. Offline like :func:`symbiosis_map`.
     """
-    layers = []
-    outline = province_outline()
-    if outline is not None:
-        layers.append(pdk.Layer("GeoJsonLayer", outline, id="province", stroked=True, filled=True,
-                                get_fill_color=[235, 240, 235, 120], get_line_color=[120, 120, 120], line_width_min_pixels=1))
+    layers = _outline_layers()
     parks = pd.concat([network_a.parks, network_b.parks], ignore_index=True).drop_duplicates("park_id", keep="last")
     parks = parks.assign(label=parks.name + " (" + parks.kind + ")")
-    layers.append(pdk.Layer("ScatterplotLayer", parks, id="parks", get_position=["lon", "lat"],
-                            get_fill_color=[0, 0, 0, 40], get_line_color=[0, 0, 0], stroked=True,
-                            get_radius=1500, line_width_min_pixels=1, pickable=True))
+    layers.append(_parks_layer(parks))
     firms = pd.concat([network_a.firms[["firm_id", "name", "lat", "lon"]], network_b.firms[["firm_id", "name", "lat", "lon"]]],
                       ignore_index=True).drop_duplicates("firm_id", keep="last").set_index("firm_id")
     frames = {"gained": comparison.gained, "lost": comparison.lost, "changed": comparison.changed}
@@ -194,9 +202,7 @@ def difference_map(network_a, network_b, comparison, lang: str = "vi") -> pdk.De
         layers.append(pdk.Layer("ScatterplotLayer", points, id="firms", get_position=["lon", "lat"],
                                 get_fill_color=[90, 90, 90, 200], get_radius=250, radius_min_pixels=2, pickable=True))
     layers += arc_layers
-    tooltip = {"text": "{label}", "style": {"fontSize": "12px"}}
-    view = pdk.ViewState(latitude=float(parks.lat.mean()), longitude=float(parks.lon.mean()), zoom=8.5, pitch=0)
-    return pdk.Deck(layers=layers, initial_view_state=view, map_style=None, tooltip=tooltip)
+    return _deck(layers, parks)
 
 
 def _plotly_separators(lang: str) -> str:
@@ -298,11 +304,7 @@ def siting_map(network, ranking: pd.DataFrame, chosen, lang: str = "vi") -> pdk.
     point) unless ``ranking`` carries its own ``lat``/``lon``. Tooltips give rank, name, net value,
     extra tonnes kept from landfill and intake, in ``lang``. Offline like :func:`symbiosis_map`.
     """
-    layers = []
-    outline = province_outline()
-    if outline is not None:
-        layers.append(pdk.Layer("GeoJsonLayer", outline, id="province", stroked=True, filled=True,
-                                get_fill_color=[235, 240, 235, 120], get_line_color=[120, 120, 120], line_width_min_pixels=1))
+    layers = _outline_layers()
     parks = network.parks.drop_duplicates("park_id").set_index("park_id")
     sites = ranking.copy()
     if not {"lat", "lon"} <= set(sites.columns):
@@ -338,7 +340,4 @@ def siting_map(network, ranking: pd.DataFrame, chosen, lang: str = "vi") -> pdk.
         layers.append(pdk.Layer("ScatterplotLayer", picked[keep], id="chosen", get_position=["lon", "lat"],
                                 get_fill_color="colour", get_line_color=[0, 0, 0], stroked=True, get_radius="radius",
                                 radius_min_pixels=6, line_width_min_pixels=3, pickable=True))
-    tooltip = {"text": "{label}", "style": {"fontSize": "12px"}}
-    centre = sites if len(sites) else parks
-    view = pdk.ViewState(latitude=float(centre.lat.mean()), longitude=float(centre.lon.mean()), zoom=8.5, pitch=0)
-    return pdk.Deck(layers=layers, initial_view_state=view, map_style=None, tooltip=tooltip)
+    return _deck(layers, sites if len(sites) else parks)
