@@ -27,7 +27,7 @@ from matching.candidates import (
     Candidates,
     build_candidates,
 )
-from matching.optimise import Solution, _cost_vector, _solve_sparse, arc_weights, lp_matrix
+from matching.optimise import IncrementalLP, Solution, _cost_vector, _solve_sparse, arc_weights, lp_matrix
 from symbiosis.catalogue import Catalogue
 from symbiosis.network import Network
 from symbiosis.settings import solver_threads
@@ -79,6 +79,7 @@ class _Part:
     value: float = 0.0
     z1: float = 0.0  # stage-1 optimum (largest diversion), once known
     rounds: int = 0
+    lp: IncrementalLP | None = None  # kept between rounds so each re-solve starts from the last basis
 
 
 def solve_by_column_generation(network: Network, cat: Catalogue, objective: str, supply_qty: np.ndarray,
@@ -114,6 +115,8 @@ def solve_by_column_generation(network: Network, cat: Catalogue, objective: str,
         run.lexicographic(parts)
     else:
         run.loop("weighted", parts)
+    for p in parts:
+        p.lp = None
     arcs = pd.concat([p.arcs for p in parts], ignore_index=True) if parts else start.arcs.iloc[:0]
     flow = np.concatenate([p.flow for p in parts]) if parts else np.zeros(0)
     status = next((p.status for p in parts if p.status != "OPTIMAL"), "OPTIMAL")
@@ -204,7 +207,11 @@ class _Runner:
                 rows = np.flatnonzero(p.in_comp & (self.supply_qty > 0))
                 if not np.all(shipped[rows] >= self.supply_qty[rows] * (1 - 1e-9) - 1e-9):
                     unsure.append(p)
-            checks = [_Part(p.in_comp, p.arcs) for p in unsure]
+            unsure_ids = {id(p) for p in unsure}
+            for p in pending:
+                if id(p) not in unsure_ids:
+                    p.lp = None  # done: free the solver
+            checks = [_Part(p.in_comp, p.arcs, lp=p.lp) for p in unsure]  # same rows: the check starts warm
             self.loop("stage1", checks)
             pending = []
             for p, chk in zip(unsure, checks, strict=True):
@@ -239,6 +246,18 @@ class _Runner:
 
     def _solve(self, p: _Part, stage: str, big_m: float):
         """LP of one component; returns its row duals scattered to stream rows and λ."""
+        if stage != "stage2":
+            if p.lp is None:
+                rows = np.flatnonzero(p.in_comp)
+                p.lp = IncrementalLP(rows[self.supply_qty[rows] > 0], rows[self.demand_qty[rows] > 0],
+                                     self.supply_qty, self.demand_qty)
+            obj, maximize = self._objective(stage, p.arcs, big_m)
+            status, flow, value, duals = p.lp.solve(p.arcs, obj, maximize)
+            pi = np.zeros(self.n)
+            n_sup = len(p.lp.supply_rows)
+            pi[p.lp.supply_rows] = duals[:n_sup]
+            pi[p.lp.demand_rows] = duals[n_sup:]
+            return status, flow, value, pi, big_m if stage == "lexw" else 0.0
         ub, matrix, row_lb, row_ub, sup_rows, dem_rows = lp_matrix(p.arcs, self.supply_qty, self.demand_qty)
         obj, maximize = self._objective(stage, p.arcs, big_m)
         if stage == "stage2":
