@@ -178,6 +178,7 @@ class _Runner:
         self.context, self.component, self.max_rounds = context, component, max_rounds
         self.n = len(network.streams)
         self.threads = solver_threads()
+        self.pool = _ArcPool(network, cat, context)
 
     def lexicographic(self, parts: list[_Part]) -> None:
         """``min t·km − M·diverted`` per component, proven lexicographic by a stage-1 check.
@@ -300,8 +301,9 @@ class _Runner:
             for k in active:
                 in_active |= parts[k].in_comp
             price_stage = "stage2" if stage == "lexw" else stage  # same reduced-cost form, λ = M
-            new = _price(self.network, self.cat, self.context, price_stage, self.objective, pi, lam, self.is_utility,
-                         np.where(in_active, self.supply_qty, 0.0), self.ef)
+            mask, radius = _pricing_bounds(self.context, self.network.parameters, price_stage, self.objective, pi,
+                                           lam, self.is_utility, np.where(in_active, self.supply_qty, 0.0), self.ef)
+            new = self.pool.within(mask, radius)
             rc = self._reduced_cost(stage, new, pi, lam, big_m)
             comp_of_new = self.component[new.supply.to_numpy()] if len(new) else np.zeros(0, dtype=np.int64)
             still = []
@@ -346,37 +348,57 @@ class _Runner:
         return obj - dual_part
 
 
-def _price(network: Network, cat: Catalogue, context: CandidateContext, stage: str, objective: str, pi: np.ndarray, lam: float,
-           is_utility: np.ndarray, supply_qty: np.ndarray, ef_landfill: np.ndarray) -> pd.DataFrame:
-    """Arcs that might have an improving reduced cost, found with dual-bounded radii.
+def _pricing_bounds(context: CandidateContext, params: dict[str, float], stage: str, objective: str,
+                    pi: np.ndarray, lam: np.ndarray, is_utility: np.ndarray, supply_qty: np.ndarray,
+                    ef_landfill: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Supplies that might have an improving arc, and how far (road km) such an arc can reach.
 
     Demand duals only ever make an arc less attractive (π_d ≥ 0 when maximising,
     ≤ 0 when minimising), so dropping them gives a valid bound for each supply; the
     exact reduced cost is then computed for the arcs found.
     """
-    s = network.streams
-    params = network.parameters
     mass = context.mass
     w = np.where(is_utility, 1.0, mass)
-    is_supply = (s.direction == "output").to_numpy() & (supply_qty > 0)
+    is_supply = context.is_out & (supply_qty > 0)
     tol = 1e-12
-    radius = None
+    radius = np.full(len(mass), np.inf)
     with np.errstate(divide="ignore", invalid="ignore"):
-        if stage == "stage1":  # rc = w − π_s − y·π_d > 0 needs π_s < w
+        if stage == "stage1":  # rc = w − π_s − y·π_d > 0 needs π_s < w; distance does not enter
             mask = is_supply & (pi < w - tol)
-        elif stage == "stage2":  # rc = m·d − π_s − y·π_d − λ·w < 0 needs m·d < λ·w + π_s
-            slack = lam * w + pi
+        else:
+            if stage == "stage2":  # rc = m·d − π_s − y·π_d − λ·w < 0 needs m·d < λ·w + π_s
+                slack, per_km = lam * w + pi, mass
+            elif objective == "vnd":  # rc = k·m·d − fee − π_s − y·π_d < 0 needs k·m·d < fee + π_s
+                slack, per_km = context.fee + pi, params["transport_cost_vnd_per_tkm"] * mass
+            else:  # co2e: rc = e·m·d − ef·m − π_s − y·π_d < 0 needs e·m·d < ef·m + π_s
+                slack, per_km = ef_landfill * mass + pi, params["ef_truck_kgco2e_per_tkm"] / 1000.0 * mass
             mask = is_supply & (slack > tol)
-            radius = np.where(mass > 0, slack / mass, np.inf)
-        elif objective == "vnd":  # rc = k·m·d − fee − π_s − y·π_d < 0 needs k·m·d < fee + π_s
-            slack = context.fee + pi
-            mask = is_supply & (slack > tol)
-            radius = np.where(mass > 0, slack / (params["transport_cost_vnd_per_tkm"] * mass), np.inf)
-        else:  # co2e: rc = e·m·d − ef·m − π_s − y·π_d < 0 needs e·m·d < ef·m + π_s
-            slack = ef_landfill * mass + pi
-            mask = is_supply & (slack > tol)
-            radius = np.where(mass > 0, slack / (params["ef_truck_kgco2e_per_tkm"] / 1000.0 * mass), np.inf)
-    if not mask.any():
-        return pd.DataFrame(columns=["supply", "demand", "rule_id", "yield", "distance_km", "mass_t_per_unit",
-                                     "transport_cost_per_unit", "disposal_fee_per_unit"])
-    return build_candidates(network, cat, supply_mask=mask, radius_cap=radius, context=context).arcs
+            radius = np.where(per_km > 0, slack / per_km, np.inf)
+    return mask, np.minimum(radius, context.limit)
+
+
+class _ArcPool:
+    """Every arc pricing has generated, with how far each supply's neighbourhood is complete.
+
+    Successive pricing rounds ask the same supplies for arcs within similar radii; once a
+    supply's arcs up to ``covered`` km are in the pool, a later query within that radius
+    is a filter on the pool rather than a new k-d tree search and legal-gate check.
+    """
+
+    def __init__(self, network: Network, cat: Catalogue, context: CandidateContext) -> None:
+        self.network, self.cat, self.context = network, cat, context
+        self.arcs: pd.DataFrame | None = None
+        self.covered = np.full(len(network.streams), -1.0)
+
+    def within(self, mask: np.ndarray, radius: np.ndarray) -> pd.DataFrame:
+        """All feasible arcs of the supplies in ``mask`` no longer than their ``radius`` (road km)."""
+        query = mask & (radius > self.covered + 1e-9)
+        if query.any() or self.arcs is None:
+            found = build_candidates(self.network, self.cat, supply_mask=query, radius_cap=radius,
+                                     context=self.context).arcs
+            fresh = found[found.distance_km.to_numpy() > self.covered[found.supply.to_numpy()] + 1e-9]
+            self.arcs = fresh if self.arcs is None else pd.concat([self.arcs, fresh], ignore_index=True)
+            self.covered[query] = radius[query]
+        sup = self.arcs.supply.to_numpy()
+        keep = mask[sup] & (self.arcs.distance_km.to_numpy() <= radius[sup] + 1e-9)
+        return self.arcs[keep]
