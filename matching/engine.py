@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-from collections import namedtuple
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -17,7 +16,7 @@ from matching.candidates import Candidates, build_candidates
 from matching.colgen import solve_by_column_generation
 from matching.optimise import OBJECTIVES, Solution, solve_lp
 from symbiosis.catalogue import Catalogue, load_catalogue
-from symbiosis.i18n import fmt_number, t
+from symbiosis.i18n import fmt_numbers, messages
 from symbiosis.network import Network
 
 _EPS = 1e-9
@@ -186,52 +185,50 @@ def _matches(network: Network, cand: Candidates, sol: Solution, ef: np.ndarray, 
     nb_firm, nb_km = _next_best(s, cand.arcs, sup, dem)
     out["next_best_receiver_firm_id"] = nb_firm
     out["next_best_distance_km"] = nb_km
-    rules = cat.rules
-    names = cat.materials.name_vi
-    sources = {r: text[:120] for r, text in zip(cat.rules.rule_id, cat.rules.source, strict=True)}
-    # plain object arrays: iterating Arrow-backed string columns row by row is slow
-    row_type = namedtuple("MatchRow", _EXPLAIN_COLUMNS)
-    rows = [row_type(*values) for values in zip(*(out[c].to_numpy(dtype=object) for c in _EXPLAIN_COLUMNS))]
     for lang in ("vi", "en"):
-        names = cat.materials[f"name_{lang}"].to_dict()
-        out[f"explanation_{lang}"] = [_explain(row, lang, names, sources) for row in rows]
+        out[f"explanation_{lang}"] = _explanations(out, lang, cat)
     return out.sort_values(["supply_stream_id", "demand_stream_id"]).reset_index(drop=True)
 
 
 def _next_best(s: pd.DataFrame, arcs: pd.DataFrame, sup: np.ndarray, dem: np.ndarray) -> tuple[list, list]:
     """For each chosen (supply, demand), the nearest *other* receiver firm the supply could reach."""
-    firms = s.firm_id.to_numpy()
-    nearest = (arcs.assign(firm=firms[arcs.demand.to_numpy()])
-               .sort_values(["supply", "distance_km"], kind="stable")
-               .drop_duplicates(["supply", "firm"])
-               .groupby("supply").head(2))  # the two nearest distinct receiver firms per supply
-    first = nearest.groupby("supply").nth(0).set_index("supply")
-    second = nearest.groupby("supply").nth(1).set_index("supply")
-    chosen = pd.DataFrame({"supply": sup, "firm": firms[dem]})
-    f1 = chosen.supply.map(first.firm)
-    use_second = (f1 == chosen.firm).to_numpy()
-    firm = np.where(use_second, chosen.supply.map(second.firm), f1)
-    km = np.where(use_second, chosen.supply.map(second.distance_km), chosen.supply.map(first.distance_km))
-    firm = [None if (isinstance(f, float) and np.isnan(f)) or f is None else f for f in firm]
-    return firm, [float(k) for k in km]
+    firm_code, firm_names = pd.factorize(s.firm_id.to_numpy())
+    a_sup, a_dem = arcs.supply.to_numpy(), arcs.demand.to_numpy()
+    mine = np.isin(a_sup, sup)  # only supplies that ship something need an alternative
+    a_sup, a_firm, a_km = a_sup[mine], firm_code[a_dem[mine]], arcs.distance_km.to_numpy()[mine]
+    order = np.lexsort((a_km, a_sup))  # by supply, nearest first
+    a_sup, a_firm, a_km = a_sup[order].tolist(), a_firm[order].tolist(), a_km[order].tolist()
+    firms, kms = [], []
+    for k, supply, chosen in zip(np.searchsorted(a_sup, sup).tolist(), sup.tolist(), firm_code[dem].tolist(),
+                                 strict=True):
+        while k < len(a_sup) and a_sup[k] == supply and a_firm[k] == chosen:
+            k += 1  # skip the chosen receiver's own streams
+        found = k < len(a_sup) and a_sup[k] == supply
+        firms.append(firm_names[a_firm[k]] if found else None)
+        kms.append(a_km[k] if found else float("nan"))
+    return firms, kms
 
 
-_EXPLAIN_COLUMNS = ("quantity", "unit", "material_id", "supplier_firm_id", "receiver_firm_id", "distance_km",
-                    "rule_id", "transport_cost_vnd", "disposal_cost_avoided_vnd", "next_best_receiver_firm_id",
-                    "next_best_distance_km")
-
-
-def _explain(m, lang: str, names: dict[str, str], sources: dict[str, str]) -> str:
+def _explanations(m: pd.DataFrame, lang: str, cat: Catalogue) -> list[str]:
     """One sentence per match: what, who to whom, how far, which rule and source, each cost term,
-    and the alternatives (disposal, the next-best partner)."""
-    text = t("explain.match", lang, quantity=fmt_number(m.quantity, lang, 1), unit=m.unit,
-             material=names[m.material_id], supplier=m.supplier_firm_id, receiver=m.receiver_firm_id,
-             km=fmt_number(m.distance_km, lang, 1), rule=m.rule_id, source=sources[m.rule_id],
-             transport=fmt_number(m.transport_cost_vnd, lang, 0), fee=fmt_number(m.disposal_cost_avoided_vnd, lang, 0))
-    if m.next_best_receiver_firm_id is None:
-        return text + " " + t("explain.no_alternative", lang)
-    return text + " " + t("explain.next_best", lang, firm=m.next_best_receiver_firm_id,
-                          km=fmt_number(m.next_best_distance_km, lang, 1))
+    and the alternatives (disposal, the next-best partner). Built column by column: numbers are
+    formatted per column, and plain object arrays avoid iterating Arrow strings row by row."""
+    names = cat.materials[f"name_{lang}"].to_dict()
+    sources = {r: text[:120] for r, text in zip(cat.rules.rule_id, cat.rules.source, strict=True)}
+    match, next_best, alone = (messages()[key][lang] for key in
+                               ("explain.match", "explain.next_best", "explain.no_alternative"))
+    column = {c: m[c].to_numpy(dtype=object) for c in ("unit", "material_id", "supplier_firm_id",
+                                                        "receiver_firm_id", "rule_id", "next_best_receiver_firm_id")}
+    text = [match.format(quantity=q, unit=u, material=names[mat], supplier=a, receiver=b, km=km, rule=r,
+                         source=sources[r], transport=tr, fee=fee)
+            for q, u, mat, a, b, km, r, tr, fee in zip(
+                fmt_numbers(m.quantity, lang, 1), column["unit"], column["material_id"], column["supplier_firm_id"],
+                column["receiver_firm_id"], fmt_numbers(m.distance_km, lang, 1), column["rule_id"],
+                fmt_numbers(m.transport_cost_vnd, lang, 0), fmt_numbers(m.disposal_cost_avoided_vnd, lang, 0),
+                strict=True)]
+    next_km = fmt_numbers(np.nan_to_num(m.next_best_distance_km.to_numpy(dtype=float)), lang, 1)
+    return [f"{sentence} {alone}" if pd.isna(firm) else f"{sentence} {next_best.format(firm=firm, km=km)}"
+            for sentence, firm, km in zip(text, column["next_best_receiver_firm_id"], next_km, strict=True)]
 
 
 def _unmatched_supply(network: Network, cand: Candidates, matches: pd.DataFrame) -> pd.DataFrame:
