@@ -6,6 +6,8 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from symbiosis.parsing import CellError, parse_date, parse_id, parse_number, parse_waste_code
 from symbiosis.text import fold
@@ -98,3 +100,19 @@ def test_locale_formats():
     assert fmt_number(12.0, "vi", 1) == "12"
     assert fmt_date("2025-07-01", "vi") == "01/07/2025"
     assert fmt_date("2025-07-01", "en") == "Jul 1, 2025"
+
+
+@given(st.lists(st.floats(min_value=-1e12, max_value=1e12, allow_nan=False), max_size=30),
+       st.sampled_from(["vi", "en"]), st.integers(min_value=0, max_value=3))
+def test_column_formatting_equals_one_by_one(values, lang, digits):
+    """Explanations format whole columns; the text must be exactly the scalar formatter's."""
+    from symbiosis.i18n import fmt_number, fmt_numbers
+
+    assert fmt_numbers(values, lang, digits) == [fmt_number(v, lang, digits) for v in values]
+
+
+def test_column_formatting_edge_values():
+    from symbiosis.i18n import fmt_numbers
+
+    assert fmt_numbers([0.04, -0.04, 1234.5, 10.0, -0.0], "vi", 1) == ["0", "0", "1.234,5", "10", "0"]
+    assert fmt_numbers([1234.5, 1000.0], "en", 0) == ["1,234", "1,000"]
