@@ -304,7 +304,10 @@ def build_candidates(network: Network, catalogue: Catalogue | None = None,
         mark, test = marks[i], tests[i]
         needs_licence = (mark == "NH") | (test == "hazardous") | (rule["legal_condition"] == "hazardous_licence")
         code_i = ctx.licence_code[i]
-        licensed = (code_i >= 0) & np.isin(ctx.licence_firm[j] * ctx.n_codes + code_i, ctx.licence_keys)
+        licensed = np.zeros(len(i), dtype=bool)
+        ask = needs_licence & (code_i >= 0)  # only hazardous pairs need the (costly) licence lookup
+        if ask.any():
+            licensed[ask] = np.isin(ctx.licence_firm[j[ask]] * ctx.n_codes + code_i[ask], ctx.licence_keys)
         needs_test = ((mark == "KS") | (rule["legal_condition"] == "hazard_test")) & ~needs_licence
         reason = np.zeros(len(i), dtype=np.int8)  # 0 ok, 1 not licensed, 2 no test, 3 too far
         reason[needs_licence & ~licensed] = 1

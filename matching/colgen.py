@@ -44,6 +44,12 @@ def _key(arcs: pd.DataFrame, n: int) -> np.ndarray:
     return arcs.supply.to_numpy(dtype=np.int64) * (n + 1) + arcs.demand.to_numpy(dtype=np.int64)
 
 
+def _member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """``np.isin`` for a sorted right-hand side (numpy's own re-sorts both sides: 10× slower here)."""
+    pos = np.minimum(np.searchsorted(sorted_keys, keys), max(len(sorted_keys) - 1, 0))
+    return (sorted_keys[pos] == keys) if len(sorted_keys) else np.zeros(len(keys), dtype=bool)
+
+
 def material_components(cat: Catalogue, streams: pd.DataFrame) -> np.ndarray:
     """Label each stream with the connected component of the rule graph it belongs to.
 
@@ -110,7 +116,7 @@ def solve_by_column_generation(network: Network, cat: Catalogue, objective: str,
         if (in_comp & (supply_qty > 0)).any() and (in_comp & (demand_qty > 0)).any():
             parts.append(_Part(in_comp, start.arcs[start_comp == comp].reset_index(drop=True)))
     run = _Runner(network, cat, objective, supply_qty, demand_qty, is_utility, ef_landfill, context, component,
-                  max_rounds)
+                  max_rounds, start.arcs)
     if objective == "lexicographic":
         run.lexicographic(parts)
     else:
@@ -172,13 +178,13 @@ class _Runner:
     """Column generation for many components at once (one pricing query per round)."""
 
     def __init__(self, network, cat, objective, supply_qty, demand_qty, is_utility, ef_landfill, context,
-                 component, max_rounds):
+                 component, max_rounds, start: pd.DataFrame):
         self.network, self.cat, self.objective = network, cat, objective
         self.supply_qty, self.demand_qty, self.is_utility, self.ef = supply_qty, demand_qty, is_utility, ef_landfill
         self.context, self.component, self.max_rounds = context, component, max_rounds
         self.n = len(network.streams)
         self.threads = solver_threads()
-        self.pool = _ArcPool(network, cat, context)
+        self.pool = _ArcPool(network, cat, context, start)
 
     def lexicographic(self, parts: list[_Part]) -> None:
         """``min t·km − M·diverted`` per component, proven lexicographic by a stage-1 check.
@@ -276,7 +282,6 @@ class _Runner:
         """Solve, price, add improving arcs, repeat — all ``parts`` in lock-step."""
         for p in parts:
             p.status, p.flow, p.value = "OPTIMAL", np.zeros(len(p.arcs)), 0.0
-        keys = [np.unique(_key(p.arcs, self.n)) for p in parts]
         active = list(range(len(parts)))
         pool = ThreadPoolExecutor(self.threads) if self.threads > 1 and len(parts) > 1 else None
         for _ in range(self.max_rounds):
@@ -303,9 +308,11 @@ class _Runner:
             price_stage = "stage2" if stage == "lexw" else stage  # same reduced-cost form, λ = M
             mask, radius = _pricing_bounds(self.context, self.network.parameters, price_stage, self.objective, pi,
                                            lam, self.is_utility, np.where(in_active, self.supply_qty, 0.0), self.ef)
-            new = self.pool.within(mask, radius)
+            found = self.pool.within(mask, radius)
+            found = found[~self.pool.in_lp[found]]
+            new = self.pool.numeric.iloc[found]
             rc = self._reduced_cost(stage, new, pi, lam, big_m)
-            comp_of_new = self.component[new.supply.to_numpy()] if len(new) else np.zeros(0, dtype=np.int64)
+            comp_of_new = self.component[new.supply.to_numpy()]
             still = []
             for k in active:
                 p = parts[k]
@@ -314,14 +321,9 @@ class _Runner:
                 mine = (comp_of_new == comp) & (rc > tol if stage == "stage1" else rc < -tol)
                 if not mine.any():
                     continue
-                add = new[mine]
-                add_keys = _key(add, self.n)
-                fresh = ~np.isin(add_keys, keys[k])
-                add = add[fresh]
-                if len(add) == 0:
-                    continue
-                keys[k] = np.union1d(keys[k], add_keys[fresh])
-                p.arcs = pd.concat([p.arcs, add], ignore_index=True)
+                add = found[mine]
+                self.pool.in_lp[add] = True
+                p.arcs = pd.concat([p.arcs, self.pool.arcs.iloc[add]], ignore_index=True)
                 still.append(k)
             active = still
         if pool:
@@ -378,27 +380,40 @@ def _pricing_bounds(context: CandidateContext, params: dict[str, float], stage: 
 
 
 class _ArcPool:
-    """Every arc pricing has generated, with how far each supply's neighbourhood is complete.
+    """Every arc generated so far — the starting set and what pricing found — and which are in an LP.
 
     Successive pricing rounds ask the same supplies for arcs within similar radii; once a
     supply's arcs up to ``covered`` km are in the pool, a later query within that radius
-    is a filter on the pool rather than a new k-d tree search and legal-gate check.
+    is a filter on the pool rather than a new k-d tree search and legal-gate check. The
+    ``in_lp`` flags replace per-round set operations on the LPs' arc lists (components
+    never share a supply, so one flag per arc suffices).
     """
 
-    def __init__(self, network: Network, cat: Catalogue, context: CandidateContext) -> None:
+    def __init__(self, network: Network, cat: Catalogue, context: CandidateContext, start: pd.DataFrame) -> None:
         self.network, self.cat, self.context = network, cat, context
-        self.arcs: pd.DataFrame | None = None
-        self.covered = np.full(len(network.streams), -1.0)
+        self.n = len(network.streams)
+        self.covered = np.full(self.n, -1.0)
+        self.arcs = start.reset_index(drop=True)
+        self.in_lp = np.ones(len(start), dtype=bool)
+        self._index()
 
-    def within(self, mask: np.ndarray, radius: np.ndarray) -> pd.DataFrame:
-        """All feasible arcs of the supplies in ``mask`` no longer than their ``radius`` (road km)."""
+    def _index(self) -> None:
+        self.numeric = self.arcs.drop(columns="rule_id")  # one-dtype blocks: fast to take
+        self.keys = np.sort(_key(self.arcs, self.n))
+        self.supply = self.arcs.supply.to_numpy()
+        self.distance = self.arcs.distance_km.to_numpy()
+
+    def within(self, mask: np.ndarray, radius: np.ndarray) -> np.ndarray:
+        """Positions of all feasible arcs of the supplies in ``mask`` no longer than their ``radius`` (road km)."""
         query = mask & (radius > self.covered + 1e-9)
-        if query.any() or self.arcs is None:
+        if query.any():
             found = build_candidates(self.network, self.cat, supply_mask=query, radius_cap=radius,
                                      context=self.context).arcs
             fresh = found[found.distance_km.to_numpy() > self.covered[found.supply.to_numpy()] + 1e-9]
-            self.arcs = fresh if self.arcs is None else pd.concat([self.arcs, fresh], ignore_index=True)
+            fresh = fresh[~_member(_key(fresh, self.n), self.keys)]  # e.g. arcs of the starting set
+            self.arcs = pd.concat([self.arcs, fresh], ignore_index=True)
+            self.in_lp = np.concatenate([self.in_lp, np.zeros(len(fresh), dtype=bool)])
+            self._index()
             self.covered[query] = radius[query]
-        sup = self.arcs.supply.to_numpy()
-        keep = mask[sup] & (self.arcs.distance_km.to_numpy() <= radius[sup] + 1e-9)
-        return self.arcs[keep]
+        keep = mask[self.supply] & (self.distance <= radius[self.supply] + 1e-9)
+        return np.flatnonzero(keep)
