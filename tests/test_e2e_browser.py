@@ -82,6 +82,9 @@ def test_open_switch_language_filter_and_add_a_firm(page, tmp_path):
     _settle(page)
     sync_api.expect(page.get_by_role("heading", name="Tổng quan")).to_be_visible()
     sync_api.expect(page.get_by_text("Số liên kết").first).to_be_visible()
+    # the per-park table is drawn on a canvas after the page settles: wait for it before the screenshot
+    page.locator("[data-testid='stDataFrame'] canvas").first.wait_for(state="visible")
+    time.sleep(1.0)
     page.screenshot(path=str(SHOTS / "overview.png"), full_page=True)
 
     # language switch

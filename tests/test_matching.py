@@ -312,3 +312,60 @@ def test_resolve_reuses_the_optimum_only_when_nothing_it_depends_on_changed(monk
     serial = run_matching(replace(net, streams=streams), method="colgen")
     assert serial.kpis.diverted_t.iloc[0] == pytest.approx(grown.kpis.diverted_t.iloc[0], rel=1e-9)
     assert serial.kpis.tkm.iloc[0] == pytest.approx(grown.kpis.tkm.iloc[0], rel=1e-7)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_incremental_lp_equals_a_fresh_solve_after_each_batch_of_columns(seed):
+    """The warm-started LP must reach the same optimum (and valid duals) as a cold solve."""
+    from matching.optimise import IncrementalLP, _solve_sparse, arc_weights, lp_matrix
+
+    rng = np.random.default_rng(seed)
+    arcs, sup_q, dem_q, util = _random_instance(rng, int(rng.integers(3, 12)), int(rng.integers(3, 12)),
+                                                unit_yield=seed % 2 == 0)
+    arcs = arcs.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    sup_rows, dem_rows = np.flatnonzero(sup_q > 0), np.flatnonzero(dem_q > 0)
+    lp = IncrementalLP(sup_rows, dem_rows, sup_q, dem_q)
+    cuts = sorted({len(arcs), *rng.integers(1, len(arcs) + 1, size=3).tolist()})
+    for k, cut in enumerate(cuts):
+        part = arcs.iloc[:cut]
+        w = arc_weights(part, util)
+        maximize = k == len(cuts) - 1  # the last solve switches to the stage-1 objective, like the check
+        cost = w if maximize else part.distance_km.to_numpy() - 1000.0 * w
+        status, flow, value, duals = lp.solve(part, cost, maximize)
+        ub, matrix, row_lb, row_ub, _, _ = lp_matrix(part, sup_q, dem_q)
+        _, _, cold_value, _ = _solve_sparse(cost, maximize, ub, matrix, row_lb, row_ub)
+        assert status == "OPTIMAL"
+        assert value == pytest.approx(cold_value, rel=1e-9, abs=1e-6)
+        assert float(cost @ flow) == pytest.approx(value, rel=1e-9, abs=1e-6)
+        # flows respect every row; duals give reduced costs of the right sign (LP optimality)
+        assert np.all(np.bincount(part.supply, weights=flow, minlength=len(sup_q)) <= sup_q + 1e-6)
+        assert np.all(np.bincount(part.demand, weights=flow * part["yield"], minlength=len(dem_q)) <= dem_q + 1e-6)
+        pi = np.zeros(len(sup_q))
+        pi[sup_rows], pi[dem_rows] = duals[: len(sup_rows)], duals[len(sup_rows):]
+        reduced = cost - pi[part.supply.to_numpy()] - part["yield"].to_numpy() * pi[part.demand.to_numpy()]
+        at_zero = flow < 1e-9
+        assert np.all(reduced[at_zero] <= 1e-6) if maximize else np.all(reduced[at_zero] >= -1e-6)
+
+
+def test_arc_pool_returns_exactly_the_arcs_a_fresh_query_would():
+    """Pricing filters the pool instead of querying; for any supplies and radii the two must agree."""
+    from matching.candidates import CandidateContext
+    from matching.colgen import _ArcPool
+    from symbiosis.synthetic import synthetic_tables
+
+    net = build_network(synthetic_tables(60, 400, seed=3))
+    ctx = CandidateContext.build(net, CAT)
+    start = build_candidates(net, CAT, k_nearest=2, context=ctx).arcs
+    pool = _ArcPool(net, CAT, ctx, start)
+    rng = np.random.default_rng(0)
+    for _ in range(8):
+        mask = ctx.is_out & (rng.random(len(ctx.is_out)) < 0.6)
+        radius = np.minimum(rng.uniform(0, 80, len(ctx.is_out)), ctx.limit)
+        found = pool.within(mask, radius)  # may grow the pool: take rows afterwards
+        got = pool.arcs.iloc[found]
+        want = build_candidates(net, CAT, supply_mask=mask, radius_cap=radius, context=ctx).arcs
+        key = ["supply", "demand"]
+        assert len(got) > 0
+        pd.testing.assert_frame_equal(got.sort_values(key).reset_index(drop=True)[want.columns],
+                                      want.sort_values(key).reset_index(drop=True), check_dtype=False)
+    assert not pool.arcs.duplicated(["supply", "demand"]).any()
