@@ -33,6 +33,24 @@ from symbiosis.network import Network
 from symbiosis.settings import solver_threads
 
 
+#: A component whose starting LP has at least this many arcs is solved as its own task; the many
+#: small ones advance together in lock-step (one pricing query per round serves them all, where
+#: solving each on its own would repeat the per-round Python overhead dozens of times).
+OWN_TASK_ARCS = 50_000
+
+
+def _tasks(parts: list[_Part]) -> list[list[_Part]]:
+    """Large components one per task, the small ones in one task; largest task first.
+
+    Only the LPs of running tasks are alive at once, which bounds memory at national scale.
+    """
+    tasks = [[p] for p in parts if len(p.arcs) >= OWN_TASK_ARCS]
+    small = [p for p in parts if len(p.arcs) < OWN_TASK_ARCS]
+    if small:
+        tasks.append(small)
+    return sorted(tasks, key=lambda task: -sum(len(p.arcs) for p in task))
+
+
 @dataclass(frozen=True)
 class ColumnGenerationStats:
     rounds: int
@@ -94,8 +112,9 @@ def solve_by_column_generation(network: Network, cat: Catalogue, objective: str,
                                max_rounds: int = 200) -> tuple[Candidates, Solution, ColumnGenerationStats]:
     """Optimal flows over the full candidate graph without building it (see module docstring).
 
-    Components are independent LPs; they advance in lock-step rounds so that one pricing
-    query serves all of them, and each round's LPs are solved in parallel threads.
+    Components are independent LPs. Large ones are tasks of their own; the small ones advance
+    together in lock-step rounds so that one pricing query serves all of them. Tasks run in
+    parallel threads.
     """
     context = CandidateContext.build(network, cat, distances)
     fingerprint = _fingerprint(network, context, objective, supply_qty, demand_qty, is_utility, ef_landfill,
@@ -115,14 +134,24 @@ def solve_by_column_generation(network: Network, cat: Catalogue, objective: str,
         in_comp = component == comp
         if (in_comp & (supply_qty > 0)).any() and (in_comp & (demand_qty > 0)).any():
             parts.append(_Part(in_comp, start.arcs[start_comp == comp].reset_index(drop=True)))
-    run = _Runner(network, cat, objective, supply_qty, demand_qty, is_utility, ef_landfill, context, component,
-                  max_rounds, start.arcs)
-    if objective == "lexicographic":
-        run.lexicographic(parts)
+
+    def solve_task(task: list[_Part]) -> None:
+        run = _Runner(network, cat, objective, supply_qty, demand_qty, is_utility, ef_landfill, context, component,
+                      max_rounds, pd.concat([p.arcs for p in task], ignore_index=True))
+        if objective == "lexicographic":
+            run.lexicographic(task)
+        else:
+            run.loop("weighted", task)
+        for p in task:
+            p.lp = None  # free the solver as soon as the component is done
+
+    tasks = _tasks(parts)
+    if solver_threads() > 1 and len(tasks) > 1:  # GLOP releases the GIL: tasks run in parallel threads
+        with ThreadPoolExecutor(solver_threads()) as executor:
+            list(executor.map(solve_task, tasks))
     else:
-        run.loop("weighted", parts)
-    for p in parts:
-        p.lp = None
+        for task in tasks:
+            solve_task(task)
     arcs = pd.concat([p.arcs for p in parts], ignore_index=True) if parts else start.arcs.iloc[:0]
     flow = np.concatenate([p.flow for p in parts]) if parts else np.zeros(0)
     status = next((p.status for p in parts if p.status != "OPTIMAL"), "OPTIMAL")
@@ -183,7 +212,6 @@ class _Runner:
         self.supply_qty, self.demand_qty, self.is_utility, self.ef = supply_qty, demand_qty, is_utility, ef_landfill
         self.context, self.component, self.max_rounds = context, component, max_rounds
         self.n = len(network.streams)
-        self.threads = solver_threads()
         self.pool = _ArcPool(network, cat, context, start)
 
     def lexicographic(self, parts: list[_Part]) -> None:
@@ -283,15 +311,13 @@ class _Runner:
         for p in parts:
             p.status, p.flow, p.value = "OPTIMAL", np.zeros(len(p.arcs)), 0.0
         active = list(range(len(parts)))
-        pool = ThreadPoolExecutor(self.threads) if self.threads > 1 and len(parts) > 1 else None
         for _ in range(self.max_rounds):
             if not active:
                 break
             pi, lam = np.zeros(self.n), np.zeros(self.n)
-            order = sorted(active, key=lambda k: -len(parts[k].arcs))  # biggest first balances threads
+            order = sorted(active, key=lambda k: -len(parts[k].arcs))
             todo = [k for k in order if len(parts[k].arcs)]
-            solved = list(pool.map(lambda k: self._solve(parts[k], stage, big_m), todo)) if pool else \
-                [self._solve(parts[k], stage, big_m) for k in todo]
+            solved = [self._solve(parts[k], stage, big_m) for k in todo]
             for k, (status, flow, value, pi_k, lam_k) in zip(todo, solved, strict=True):
                 p = parts[k]
                 p.status, p.flow, p.value = status, flow, value
@@ -310,7 +336,7 @@ class _Runner:
                                            lam, self.is_utility, np.where(in_active, self.supply_qty, 0.0), self.ef)
             found = self.pool.within(mask, radius)
             found = found[~self.pool.in_lp[found]]
-            new = self.pool.numeric.iloc[found]
+            new = self.pool.columns(found)
             rc = self._reduced_cost(stage, new, pi, lam, big_m)
             comp_of_new = self.component[new.supply.to_numpy()]
             still = []
@@ -326,8 +352,6 @@ class _Runner:
                 p.arcs = pd.concat([p.arcs, self.pool.arcs.iloc[add]], ignore_index=True)
                 still.append(k)
             active = still
-        if pool:
-            pool.shutdown()
         for p in parts:
             if len(p.flow) != len(p.arcs):  # arcs were added after the last solve (round limit)
                 p.status = p.status if p.status != "OPTIMAL" else "NOT_CONVERGED"
@@ -397,8 +421,14 @@ class _ArcPool:
         self.in_lp = np.ones(len(start), dtype=bool)
         self._index()
 
+    def columns(self, rows: np.ndarray) -> pd.DataFrame:
+        """The numeric columns pricing needs, for the given pool rows (cheaper than taking whole rows)."""
+        return pd.DataFrame({c: self.arcs[c].to_numpy()[rows] for c in self.NUMERIC})
+
+    NUMERIC = ("supply", "demand", "yield", "distance_km", "mass_t_per_unit", "transport_cost_per_unit",
+               "disposal_fee_per_unit")
+
     def _index(self) -> None:
-        self.numeric = self.arcs.drop(columns="rule_id")  # one-dtype blocks: fast to take
         self.keys = np.sort(_key(self.arcs, self.n))
         self.supply = self.arcs.supply.to_numpy()
         self.distance = self.arcs.distance_km.to_numpy()
