@@ -337,9 +337,9 @@ class IncrementalLP:
             old = len(self.columns)
             changed = np.flatnonzero(cost[:old] != self.cost)
             objective = self.solver.Objective()
-            columns = self.solver.variables() if len(changed) > 1000 else self.columns
-            for k in changed:
-                objective.SetCoefficient(columns[int(k)], float(cost[k]))
+            # one wrapper at a time: a list of all variables would cost ~250 bytes per column
+            for k, c in zip(changed.tolist(), cost[changed].tolist(), strict=True):
+                objective.SetCoefficient(self.columns[k], c)
             if maximize != self.maximize:
                 objective.SetOptimizationDirection(maximize)
             new = arcs.iloc[old:]
