@@ -261,6 +261,11 @@ def solve_min_cost_flow(arcs: pd.DataFrame, supply_qty: np.ndarray, demand_qty: 
     return Solution(flows, "OPTIMAL", "SimpleMinCostFlow", "lexicographic", values), int(mcf.optimal_cost())
 
 
+#: Rebuild (cold dual simplex) instead of warm-starting when the column count grows by more than this factor
+#: (measured at province scale: always warm 2.15 s, 2.0 → 1.96 s, 1.25 → 1.91 s, 1.1 → 1.99 s; always cold 3.2 s).
+REBUILD_FACTOR = 1.25
+
+
 class IncrementalLP:
     """A GLOP LP whose columns only grow, re-solved from the previous optimal basis.
 
@@ -331,8 +336,9 @@ class IncrementalLP:
         rows, in the order given at construction).
         """
         cost = np.asarray(cost, dtype=float)
-        if self.solver is None or len(arcs) < len(self.columns):
-            self._load(arcs, cost, maximize)
+        if self.solver is None or len(arcs) < len(self.columns) or len(arcs) > REBUILD_FACTOR * len(self.columns):
+            self._load(arcs, cost, maximize)  # first solve, or so many new columns that the dual simplex from
+            # scratch beats the primal simplex from the old basis
         else:
             old = len(self.columns)
             changed = np.flatnonzero(cost[:old] != self.cost)
