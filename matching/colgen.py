@@ -134,6 +134,8 @@ def solve_by_column_generation(network: Network, cat: Catalogue, objective: str,
         in_comp = component == comp
         if (in_comp & (supply_qty > 0)).any() and (in_comp & (demand_qty > 0)).any():
             parts.append(_Part(in_comp, start.arcs[start_comp == comp].reset_index(drop=True)))
+    n_start = len(start.arcs)
+    start = Candidates(start.arcs.iloc[:0], start.excluded, start.compatible_supplies)  # the parts hold the arcs
 
     def solve_task(task: list[_Part]) -> None:
         run = _Runner(network, cat, objective, supply_qty, demand_qty, is_utility, ef_landfill, context, component,
@@ -162,7 +164,7 @@ def solve_by_column_generation(network: Network, cat: Catalogue, objective: str,
     if objective == "lexicographic":
         values["diverted_stage1"] = float(sum(p.z1 for p in parts))
     cand = Candidates(arcs, start.excluded, start.compatible_supplies)
-    stats = ColumnGenerationStats(max((p.rounds for p in parts), default=0), len(start.arcs), len(arcs))
+    stats = ColumnGenerationStats(max((p.rounds for p in parts), default=0), n_start, len(arcs))
     if status != "OPTIMAL":
         flow = np.zeros(len(arcs))
     solution = Solution(flow, status, "GLOP+colgen", objective, values)
