@@ -10,6 +10,12 @@ sign. The duals bound how far such an arc can reach, so pricing queries the k-d 
 with a per-supply radius instead of enumerating every pair. Arcs that price out are
 added and the LP re-solved; when none is left the answer is optimal for the *full*
 graph (LP optimality conditions), which the tests check against full enumeration.
+
+What makes it fast: each rule-graph component keeps one GLOP solver that re-solves from
+its previous basis (:class:`matching.optimise.IncrementalLP`); pricing filters a pool of
+arcs already generated and only queries the trees beyond the radius a supply's pool is
+complete to (:class:`_ArcPool`); large components run as tasks of their own in parallel
+threads while the small ones share lock-step rounds.
 """
 
 from __future__ import annotations
