@@ -21,6 +21,7 @@ threads while the small ones share lock-step rounds.
 from __future__ import annotations
 
 import hashlib
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from matching.candidates import (
+    REASON_TOO_FAR,
     CandidateContext,
     Candidates,
     build_candidates,
@@ -110,6 +112,8 @@ class _Part:
     z1: float = 0.0  # stage-1 optimum (largest diversion), once known
     rounds: int = 0
     lp: IncrementalLP | None = None  # kept between rounds so each re-solve starts from the last basis
+    check_lp: IncrementalLP | None = None  # the stage-1 check's LP, when kept to continue from
+    check_arcs: pd.DataFrame | None = None  # its columns
 
 
 def solve_by_column_generation(network: Network, cat: Catalogue, objective: str, supply_qty: np.ndarray,
@@ -128,49 +132,70 @@ def solve_by_column_generation(network: Network, cat: Catalogue, objective: str,
     cached = _SOLVED.get(fingerprint)
     if cached is not None:  # nothing the optimum depends on has changed: refresh the cost columns only
         cand, sol, stats = cached
-        arcs = cand.arcs.assign(transport_cost_per_unit=context.cost_tkm * cand.arcs.mass_t_per_unit
-                                * cand.arcs.distance_km,
-                                disposal_fee_per_unit=context.fee[cand.arcs.supply.to_numpy()])
-        return Candidates(arcs, cand.excluded, cand.compatible_supplies), sol, stats
-    start = build_candidates(network, cat, distances, k_nearest=k_nearest, context=context)
-    component = material_components(cat, network.streams)
-    start_comp = component[start.arcs.supply.to_numpy()] if len(start.arcs) else np.array([], dtype=np.int64)
-    parts = []
-    for comp in np.unique(component[component >= 0]):
-        in_comp = component == comp
-        if (in_comp & (supply_qty > 0)).any() and (in_comp & (demand_qty > 0)).any():
-            parts.append(_Part(in_comp, start.arcs[start_comp == comp].reset_index(drop=True)))
-    n_start = len(start.arcs)
-    start = Candidates(start.arcs.iloc[:0], start.excluded, start.compatible_supplies)  # the parts hold the arcs
+        return Candidates(_with_costs(cand.arcs, context), cand.excluded, cand.compatible_supplies), sol, stats
+    structure = _fingerprint(network, context, objective, supply_qty, demand_qty, is_utility, ef_landfill,
+                             k_nearest, structure_only=True)
+    with _WARM_LOCK:  # one caller at a time may continue a kept state
+        warm = _WARM.pop(structure, None)
+    if warm is not None:  # same firms, streams and rules; only limits or costs changed: continue from there
+        tasks, excluded, compatible, n_start = warm
+        for task, run in tasks:
+            run.rebind(network, context, ef_landfill)
+            for p in task:
+                p.arcs, p.rounds = _with_costs(p.arcs, context), 0
+    else:
+        start = build_candidates(network, cat, distances, k_nearest=k_nearest, context=context)
+        component = material_components(cat, network.streams)
+        start_comp = component[start.arcs.supply.to_numpy()] if len(start.arcs) else np.array([], dtype=np.int64)
+        parts = []
+        for comp in np.unique(component[component >= 0]):
+            in_comp = component == comp
+            if (in_comp & (supply_qty > 0)).any() and (in_comp & (demand_qty > 0)).any():
+                parts.append(_Part(in_comp, start.arcs[start_comp == comp].reset_index(drop=True)))
+        n_start, excluded, compatible = len(start.arcs), start.excluded, start.compatible_supplies
+        del start  # the parts hold the arcs
+        tasks = [(task, _Runner(network, cat, objective, supply_qty, demand_qty, is_utility, ef_landfill, context,
+                                component, max_rounds, pd.concat([p.arcs for p in task], ignore_index=True)))
+                 for task in _tasks(parts)]
+    parts = [p for task, _ in tasks for p in task]
+    keep = sum(len(p.arcs) for p in parts) <= WARM_MAX_ARCS
 
-    def solve_task(task: list[_Part]) -> None:
-        run = _Runner(network, cat, objective, supply_qty, demand_qty, is_utility, ef_landfill, context, component,
-                      max_rounds, pd.concat([p.arcs for p in task], ignore_index=True))
+    def solve_task(task: list[_Part], run: _Runner) -> None:
+        run.keep_lps = keep
         if objective == "lexicographic":
             run.lexicographic(task)
         else:
             run.loop("weighted", task)
-        for p in task:
-            p.lp = None  # free the solver as soon as the component is done
+        if not keep:
+            for p in task:
+                p.lp = p.check_lp = None  # free the solvers as soon as the component is done
 
-    tasks = _tasks(parts)
     if solver_threads() > 1 and len(tasks) > 1:  # GLOP releases the GIL: tasks run in parallel threads
         with ThreadPoolExecutor(solver_threads()) as executor:
-            list(executor.map(solve_task, tasks))
+            list(executor.map(lambda task_run: solve_task(*task_run), tasks))
     else:
-        for task in tasks:
-            solve_task(task)
-    arcs = pd.concat([p.arcs for p in parts], ignore_index=True) if parts else start.arcs.iloc[:0]
+        for task, run in tasks:
+            solve_task(task, run)
+    arcs = pd.concat([p.arcs for p in parts], ignore_index=True) if parts else _empty_arcs()
     flow = np.concatenate([p.flow for p in parts]) if parts else np.zeros(0)
     status = next((p.status for p in parts if p.status != "OPTIMAL"), "OPTIMAL")
+    # arcs kept in the LPs but beyond today's limits (bound 0) are not candidates; they are too far
+    allowed = _allowed(arcs, context)
+    excluded = _reclassified(excluded, arcs[~allowed], context)
+    arcs, flow = arcs[allowed].reset_index(drop=True), flow[allowed]
     weights = arc_weights(arcs, is_utility)
     tkm = arcs.mass_t_per_unit.to_numpy() * arcs.distance_km.to_numpy()
     values = {"diverted": float(weights @ flow), "tkm": float(tkm @ flow),
               "objective": float(sum(p.value for p in parts))}
     if objective == "lexicographic":
         values["diverted_stage1"] = float(sum(p.z1 for p in parts))
-    cand = Candidates(arcs, start.excluded, start.compatible_supplies)
+    cand = Candidates(arcs, excluded, compatible)
     stats = ColumnGenerationStats(max((p.rounds for p in parts), default=0), n_start, len(arcs))
+    if keep and status == "OPTIMAL":
+        with _WARM_LOCK:
+            _WARM[structure] = (tasks, excluded, compatible, n_start)
+            while len(_WARM) > _WARM_MAX:
+                _WARM.pop(next(iter(_WARM)))
     if status != "OPTIMAL":
         flow = np.zeros(len(arcs))
     solution = Solution(flow, status, "GLOP+colgen", objective, values)
@@ -187,10 +212,47 @@ def solve_by_column_generation(network: Network, cat: Catalogue, objective: str,
 _SOLVED: dict[bytes, tuple[Candidates, Solution, ColumnGenerationStats]] = {}
 _SOLVED_MAX = 4
 
+#: Solved states kept to continue from (components, their LPs and arc pools), by a fingerprint of
+#: the firms, streams, quantities and rules — not of limits and costs. When a planner shortens
+#: the maximum haul or changes a fee (with the vnd or co2e objective), the kept LPs close the arcs
+#: now too long (bound 0), take the new costs, and re-solve from their last basis. Only instances
+#: up to ``WARM_MAX_ARCS`` arcs are kept (a province: ~260 000 arcs, ~100 MB).
+_WARM: dict[bytes, tuple] = {}
+_WARM_MAX = 2
+_WARM_LOCK = threading.Lock()
+WARM_MAX_ARCS = 1_000_000
+
+
+def _with_costs(arcs: pd.DataFrame, context: CandidateContext) -> pd.DataFrame:
+    """The arc columns that depend on prices, recomputed for ``context``'s parameters."""
+    return arcs.assign(transport_cost_per_unit=context.cost_tkm * arcs.mass_t_per_unit * arcs.distance_km,
+                       disposal_fee_per_unit=context.fee[arcs.supply.to_numpy()])
+
+
+def _allowed(arcs: pd.DataFrame, context: CandidateContext) -> np.ndarray:
+    """Arcs within today's haul limit of their supply (kept-state LPs may hold longer ones)."""
+    return arcs.distance_km.to_numpy() <= context.limit[arcs.supply.to_numpy()] + 1e-9
+
+
+def _reclassified(excluded: pd.DataFrame, closed: pd.DataFrame, context: CandidateContext) -> pd.DataFrame:
+    """Excluded pairs under today's limits: legal reasons stand; "too far" only beyond the limit;
+    arcs closed by a shorter limit join as too far."""
+    far = excluded.reason.to_numpy() == REASON_TOO_FAR
+    still_far = excluded.distance_km.to_numpy() > context.limit[excluded.supply.to_numpy()] + 1e-9
+    closed = closed[["supply", "demand", "rule_id", "distance_km"]].assign(reason=REASON_TOO_FAR)
+    return pd.concat([excluded[~far | still_far], closed[excluded.columns]], ignore_index=True)
+
+
+def _empty_arcs() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=float) for c in ("supply", "demand", "rule_id", "yield", "distance_km",
+                                                             "mass_t_per_unit", "transport_cost_per_unit",
+                                                             "disposal_fee_per_unit")})
+
 
 def _fingerprint(network: Network, context: CandidateContext, objective: str, supply_qty: np.ndarray,
-                 demand_qty: np.ndarray, is_utility: np.ndarray, ef_landfill: np.ndarray, k_nearest: int) -> bytes:
-    """Digest of everything the optimal flows depend on.
+                 demand_qty: np.ndarray, is_utility: np.ndarray, ef_landfill: np.ndarray, k_nearest: int,
+                 structure_only: bool = False) -> bytes:
+    """Digest of everything the optimal flows depend on (``structure_only``: all but limits and prices).
 
     Candidate arcs depend on positions, materials, the legal gate, circuity, distance
     overrides and each supply's haul limit (which folds in the fee, transport cost and
@@ -198,13 +260,16 @@ def _fingerprint(network: Network, context: CandidateContext, objective: str, su
     objective only for ``vnd`` and ``co2e``.
     """
     h = hashlib.blake2b(digest_size=20)
-    for array in (context.xyz, context.limit, context.mass, supply_qty, demand_qty, is_utility):
+    for array in (context.xyz, context.mass, supply_qty, demand_qty, is_utility):
         h.update(np.ascontiguousarray(array).tobytes())
     for column in (context.firm, context.material, context.mark, context.test, context.code,
                    context.receiver_licences):
         h.update(repr(list(column)).encode())
     h.update(repr((objective, k_nearest, context.circuity, sorted(context.overrides.items()),
                    [sorted(rule.items()) for rule in context.rules])).encode())
+    if structure_only:
+        return h.digest()
+    h.update(np.ascontiguousarray(context.limit).tobytes())
     if objective != "lexicographic":
         h.update(repr(sorted(network.parameters.items())).encode())
         h.update(np.ascontiguousarray(ef_landfill).tobytes())
@@ -221,6 +286,13 @@ class _Runner:
         self.context, self.component, self.max_rounds = context, component, max_rounds
         self.n = len(network.streams)
         self.pool = _ArcPool(network, cat, context, start)
+        self.keep_lps = False  # keep every component's LP after it converged (to continue from later)
+        self.big_m = 0.0
+
+    def rebind(self, network: Network, context: CandidateContext, ef_landfill: np.ndarray) -> None:
+        """Continue with new parameters (same streams): new limits and prices, same LPs and pool."""
+        self.network, self.context, self.ef = network, context, ef_landfill
+        self.pool.rebind(network, context)
 
     def lexicographic(self, parts: list[_Part]) -> None:
         """``min t·km − M·diverted`` per component, proven lexicographic by a stage-1 check.
@@ -235,7 +307,7 @@ class _Runner:
         limit = max(params["max_haul_km"], params["max_pipe_km"])
         if self.context.overrides:
             limit = max(limit, max(self.context.overrides.values()))
-        big_m = 10.0 * max(limit, 1.0)
+        big_m = self.big_m = max(self.big_m, 10.0 * max(limit, 1.0))  # a kept M stays valid: no re-pricing
         pending = parts
         for _ in range(3):
             self.loop("lexw", pending, big_m=big_m)
@@ -252,12 +324,14 @@ class _Runner:
                     unsure.append(p)
             unsure_ids = {id(p) for p in unsure}
             for p in pending:
-                if id(p) not in unsure_ids:
+                if id(p) not in unsure_ids and not self.keep_lps:
                     p.lp = None  # done: free the solver
-            checks = [_Part(p.in_comp, p.arcs, lp=p.lp) for p in unsure]  # same rows: the check starts warm
+            checks = [self._check_part(p) for p in unsure]
             self.loop("stage1", checks)
             pending = []
             for p, chk in zip(unsure, checks, strict=True):
+                if self.keep_lps:
+                    p.check_lp, p.check_arcs = chk.lp, chk.arcs
                 p.rounds += chk.rounds
                 if chk.status != "OPTIMAL":
                     p.status = chk.status
@@ -274,6 +348,17 @@ class _Runner:
             p.z1 = p.value
         self.loop("stage2", pending)
 
+    def _check_part(self, p: _Part) -> _Part:
+        """The stage-1 check of ``p``: in ``p``'s own LP (switching its objective), or — when LPs are kept
+        to continue from — in a second LP that keeps the stage-1 objective, so neither switches back and
+        forth on every re-solve."""
+        if not self.keep_lps:
+            return _Part(p.in_comp, p.arcs, lp=p.lp)
+        if p.check_arcs is None:
+            return _Part(p.in_comp, p.arcs)
+        missing = ~_member(_key(p.arcs, self.n), np.sort(_key(p.check_arcs, self.n)))
+        return _Part(p.in_comp, pd.concat([p.check_arcs, p.arcs[missing]], ignore_index=True), lp=p.check_lp)
+
     @staticmethod
     def _tkm(arcs: pd.DataFrame) -> np.ndarray:
         return arcs.mass_t_per_unit.to_numpy() * arcs.distance_km.to_numpy()
@@ -287,6 +372,12 @@ class _Runner:
             return self._tkm(arcs), False
         return _cost_vector(arcs, self.objective, self.network.parameters, self.ef), False
 
+    def _upper(self, arcs: pd.DataFrame) -> np.ndarray:
+        """Column bounds: what supply and demand allow, 0 for arcs beyond today's haul limit."""
+        sup, dem = arcs.supply.to_numpy(), arcs.demand.to_numpy()
+        upper = np.minimum(self.supply_qty[sup], self.demand_qty[dem] / arcs["yield"].to_numpy(dtype=float))
+        return np.where(_allowed(arcs, self.context), upper, 0.0)
+
     def _solve(self, p: _Part, stage: str, big_m: float):
         """LP of one component; returns its row duals scattered to stream rows and λ."""
         if stage != "stage2":
@@ -295,13 +386,14 @@ class _Runner:
                 p.lp = IncrementalLP(rows[self.supply_qty[rows] > 0], rows[self.demand_qty[rows] > 0],
                                      self.supply_qty, self.demand_qty)
             obj, maximize = self._objective(stage, p.arcs, big_m)
-            status, flow, value, duals = p.lp.solve(p.arcs, obj, maximize)
+            status, flow, value, duals = p.lp.solve(p.arcs, obj, maximize, self._upper(p.arcs))
             pi = np.zeros(self.n)
             n_sup = len(p.lp.supply_rows)
             pi[p.lp.supply_rows] = duals[:n_sup]
             pi[p.lp.demand_rows] = duals[n_sup:]
             return status, flow, value, pi, big_m if stage == "lexw" else 0.0
-        ub, matrix, row_lb, row_ub, sup_rows, dem_rows = lp_matrix(p.arcs, self.supply_qty, self.demand_qty)
+        _, matrix, row_lb, row_ub, sup_rows, dem_rows = lp_matrix(p.arcs, self.supply_qty, self.demand_qty)
+        ub = self._upper(p.arcs)
         obj, maximize = self._objective(stage, p.arcs, big_m)
         if stage == "stage2":
             matrix = sp.vstack([matrix, sp.csr_matrix(arc_weights(p.arcs, self.is_utility))]).tocsr()
@@ -318,6 +410,7 @@ class _Runner:
         """Solve, price, add improving arcs, repeat — all ``parts`` in lock-step."""
         for p in parts:
             p.status, p.flow, p.value = "OPTIMAL", np.zeros(len(p.arcs)), 0.0
+        keys = [np.sort(_key(p.arcs, self.n)) for p in parts]  # each LP's arcs (lexw and check LPs differ)
         active = list(range(len(parts)))
         for _ in range(self.max_rounds):
             if not active:
@@ -343,7 +436,6 @@ class _Runner:
             mask, radius = _pricing_bounds(self.context, self.network.parameters, price_stage, self.objective, pi,
                                            lam, self.is_utility, np.where(in_active, self.supply_qty, 0.0), self.ef)
             found = self.pool.within(mask, radius)
-            found = found[~self.pool.in_lp[found]]
             new = self.pool.columns(found)
             rc = self._reduced_cost(stage, new, pi, lam, big_m)
             comp_of_new = self.component[new.supply.to_numpy()]
@@ -356,7 +448,10 @@ class _Runner:
                 if not mine.any():
                     continue
                 add = found[mine]
-                self.pool.in_lp[add] = True
+                add = add[~_member(self.pool.row_keys[add], keys[k])]  # arcs at their bound price out too
+                if len(add) == 0:
+                    continue
+                keys[k] = np.sort(np.concatenate([keys[k], self.pool.row_keys[add]]))
                 p.arcs = pd.concat([p.arcs, self.pool.arcs.iloc[add]], ignore_index=True)
                 still.append(k)
             active = still
@@ -412,13 +507,11 @@ def _pricing_bounds(context: CandidateContext, params: dict[str, float], stage: 
 
 
 class _ArcPool:
-    """Every arc generated so far — the starting set and what pricing found — and which are in an LP.
+    """Every arc generated so far: the starting set and what pricing found.
 
     Successive pricing rounds ask the same supplies for arcs within similar radii; once a
     supply's arcs up to ``covered`` km are in the pool, a later query within that radius
-    is a filter on the pool rather than a new k-d tree search and legal-gate check. The
-    ``in_lp`` flags replace per-round set operations on the LPs' arc lists (components
-    never share a supply, so one flag per arc suffices).
+    is a filter on the pool rather than a new k-d tree search and legal-gate check.
     """
 
     def __init__(self, network: Network, cat: Catalogue, context: CandidateContext, start: pd.DataFrame) -> None:
@@ -426,8 +519,13 @@ class _ArcPool:
         self.n = len(network.streams)
         self.covered = np.full(self.n, -1.0)
         self.arcs = start.reset_index(drop=True)
-        self.in_lp = np.ones(len(start), dtype=bool)
         self._index()
+
+    def rebind(self, network: Network, context: CandidateContext) -> None:
+        """New limits and prices: complete coverage now ends at the (possibly shorter) limit."""
+        self.network, self.context = network, context
+        self.arcs = _with_costs(self.arcs, context)
+        self.covered = np.minimum(self.covered, context.limit)
 
     def columns(self, rows: np.ndarray) -> pd.DataFrame:
         """The numeric columns pricing needs, for the given pool rows (cheaper than taking whole rows)."""
@@ -437,7 +535,8 @@ class _ArcPool:
                "disposal_fee_per_unit")
 
     def _index(self) -> None:
-        self.keys = np.sort(_key(self.arcs, self.n))
+        self.row_keys = _key(self.arcs, self.n)
+        self.keys = np.sort(self.row_keys)
         self.supply = self.arcs.supply.to_numpy()
         self.distance = self.arcs.distance_km.to_numpy()
 
@@ -450,7 +549,6 @@ class _ArcPool:
             fresh = found[found.distance_km.to_numpy() > self.covered[found.supply.to_numpy()] + 1e-9]
             fresh = fresh[~_member(_key(fresh, self.n), self.keys)]  # e.g. arcs of the starting set
             self.arcs = pd.concat([self.arcs, fresh], ignore_index=True)
-            self.in_lp = np.concatenate([self.in_lp, np.zeros(len(fresh), dtype=bool)])
             self._index()
             self.covered[query] = radius[query]
         keep = mask[self.supply] & (self.distance <= radius[self.supply] + 1e-9)

@@ -291,12 +291,14 @@ class IncrementalLP:
         self.solver: pywraplp.Solver | None = None
         self.columns: list = []
         self.cost = np.zeros(0)
+        self.upper = np.zeros(0)
+        self.pairs = np.zeros(0, dtype=np.int64)
         self.maximize = False
 
     def __len__(self) -> int:
         return len(self.columns) if self.solver is not None else 0
 
-    def _load(self, arcs: pd.DataFrame, cost: np.ndarray, maximize: bool) -> None:
+    def _load(self, arcs: pd.DataFrame, cost: np.ndarray, maximize: bool, upper: np.ndarray) -> None:
         sup, dem = arcs.supply.to_numpy(), arcs.demand.to_numpy()
         yld = arcs["yield"].to_numpy(dtype=float)
         n, n_sup = len(arcs), len(self.supply_rows)
@@ -307,8 +309,7 @@ class IncrementalLP:
                                shape=(n_sup + len(self.demand_rows), n))
         row_ub = np.concatenate([self.supply_qty[self.supply_rows], self.demand_qty[self.demand_rows]])
         model = mbh.ModelBuilderHelper()
-        model.fill_model_from_sparse_data(np.zeros(n), self._upper(arcs), cost, np.full(len(row_ub), -np.inf),
-                                          row_ub, matrix)
+        model.fill_model_from_sparse_data(np.zeros(n), upper, cost, np.full(len(row_ub), -np.inf), row_ub, matrix)
         model.set_maximize(maximize)
         with tempfile.TemporaryDirectory() as tmp:  # the only bulk route from model_builder into pywraplp
             path = os.path.join(tmp, "model.pb")
@@ -324,24 +325,36 @@ class IncrementalLP:
         _return_freed_memory()
         self.columns = _LazyColumns(self.solver, n)
         self.rows = list(self.solver.constraints())
-        self.cost, self.maximize = np.asarray(cost, dtype=float).copy(), maximize
+        self.cost, self.maximize, self.upper = np.asarray(cost, dtype=float).copy(), maximize, upper.copy()
+        self.pairs = sup * (len(self.supply_qty) + 1) + dem
         self.solver.SetSolverSpecificParametersAsString(GLOP_MAX_DIVERSION if maximize else GLOP_MIN_COST)
         self.warm = False
+
+    def _same_prefix(self, arcs: pd.DataFrame) -> bool:
+        """Whether ``arcs`` starts with this LP's columns, in order (else the LP is rebuilt)."""
+        n = len(self.pairs)
+        pairs = arcs.supply.to_numpy()[:n] * (len(self.supply_qty) + 1) + arcs.demand.to_numpy()[:n]
+        return bool(np.array_equal(pairs, self.pairs))
 
     def _upper(self, arcs: pd.DataFrame) -> np.ndarray:
         yld = arcs["yield"].to_numpy(dtype=float)
         return np.minimum(self.supply_qty[arcs.supply.to_numpy()], self.demand_qty[arcs.demand.to_numpy()] / yld)
 
-    def solve(self, arcs: pd.DataFrame, cost: np.ndarray, maximize: bool) -> tuple[str, np.ndarray, float, np.ndarray]:
+    def solve(self, arcs: pd.DataFrame, cost: np.ndarray, maximize: bool,
+              upper: np.ndarray | None = None) -> tuple[str, np.ndarray, float, np.ndarray]:
         """Optimise ``cost`` over ``arcs``, whose first rows are the columns of the previous call.
 
-        Returns status, flows, objective value and row duals (supply rows, then demand
-        rows, in the order given at construction).
+        ``upper`` bounds each column (default: what its supply and demand allow); a column
+        closed with bound 0 — an arc beyond a shortened haul limit — keeps its place, so the
+        basis survives. Returns status, flows, objective value and row duals (supply rows,
+        then demand rows, in the order given at construction).
         """
         cost = np.asarray(cost, dtype=float)
-        if self.solver is None or len(arcs) < len(self.columns) or len(arcs) > REBUILD_FACTOR * len(self.columns):
-            self._load(arcs, cost, maximize)  # first solve, or so many new columns that the dual simplex from
-            # scratch beats the primal simplex from the old basis
+        upper = self._upper(arcs) if upper is None else np.asarray(upper, dtype=float)
+        if (self.solver is None or len(arcs) < len(self.columns) or len(arcs) > REBUILD_FACTOR * len(self.columns)
+                or not self._same_prefix(arcs)):
+            self._load(arcs, cost, maximize, upper)  # first solve, or so many new columns that the dual simplex
+            # from scratch beats the primal simplex from the old basis
         else:
             old = len(self.columns)
             changed = np.flatnonzero(cost[:old] != self.cost)
@@ -351,16 +364,18 @@ class IncrementalLP:
                 objective.SetCoefficient(self.columns[k], c)
             if maximize != self.maximize:
                 objective.SetOptimizationDirection(maximize)
+            for k in np.flatnonzero(upper[:old] != self.upper).tolist():
+                self.columns[k].SetUb(float(upper[k]))
             new = arcs.iloc[old:]
-            upper = self._upper(new)
             for (s, d, y), ub, c in zip(new[["supply", "demand", "yield"]].itertuples(index=False, name=None),
-                                        upper, cost[old:], strict=True):
+                                        upper[old:], cost[old:], strict=True):
                 var = self.solver.NumVar(0.0, float(ub), "")
                 self.rows[self.row_of_supply[s]].SetCoefficient(var, 1.0)
                 self.rows[self.row_of_demand[d]].SetCoefficient(var, float(y))
                 objective.SetCoefficient(var, float(c))
                 self.columns.append(var)
-            self.cost, self.maximize = cost.copy(), maximize
+            self.cost, self.maximize, self.upper = cost.copy(), maximize, upper.copy()
+            self.pairs = arcs.supply.to_numpy() * (len(self.supply_qty) + 1) + arcs.demand.to_numpy()
             if not self.warm:  # the previous basis stays primal feasible: the primal simplex goes on from it
                 self.solver.SetSolverSpecificParametersAsString(GLOP_WARM)
                 self.warm = True
