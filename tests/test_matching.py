@@ -373,3 +373,49 @@ def test_arc_pool_returns_exactly_the_arcs_a_fresh_query_would():
         pd.testing.assert_frame_equal(got.sort_values(key).reset_index(drop=True)[want.columns],
                                       want.sort_values(key).reset_index(drop=True), check_dtype=False)
     assert not pool.arcs.duplicated(["supply", "demand"]).any()
+
+
+@pytest.mark.parametrize("objective, changes", [
+    ("lexicographic", [{"max_haul_km": 0.5}]),
+    ("lexicographic", [{"max_haul_km": 0.4}, {"max_haul_km": 1.0}, {"max_haul_km": 0.7}]),
+    ("vnd", [{"landfill_fee_vnd_per_t": 0.5}, {"transport_cost_vnd_per_tkm": 1.7}]),
+    ("co2e", [{"ef_truck_kgco2e_per_tkm": 3.0}]),
+])
+def test_continuing_from_a_kept_state_gives_the_fresh_optimum(objective, changes):
+    """After a change of limits or prices the kept LPs continue; the answer must be the one a solve
+    from scratch gives, with no arc beyond today's limit and 'too far' meaning beyond it."""
+    from dataclasses import replace
+
+    import matching.colgen as colgen
+    from matching.candidates import CandidateContext
+    from symbiosis.synthetic import synthetic_tables
+
+    base = build_network(synthetic_tables(80, 400, seed=11))
+    colgen._WARM.clear()
+    colgen._SOLVED.clear()
+    run_matching(base, objective, method="colgen", k_nearest=2)
+    net = base
+    for change in changes:
+        net = replace(net, parameters={**net.parameters, **{k: base.parameters[k] * f for k, f in change.items()}})
+        assert colgen._WARM, "a state should have been kept"
+        warm = run_matching(net, objective, method="colgen", k_nearest=2)
+        kept = dict(colgen._WARM)
+        colgen._WARM.clear()
+        colgen._SOLVED.clear()
+        fresh = run_matching(net, objective, method="colgen", k_nearest=2)
+        colgen._WARM.clear()
+        colgen._WARM.update(kept)  # go on from the warm run's state
+        assert warm.optimal and fresh.optimal
+        w, f = warm.kpis.iloc[0], fresh.kpis.iloc[0]
+        assert w.diverted_t == pytest.approx(f.diverted_t, rel=1e-7, abs=1e-6)
+        if objective == "lexicographic":
+            assert w.tkm == pytest.approx(f.tkm, rel=1e-6, abs=1e-4)
+        elif objective == "vnd":
+            assert w.vnd_saved == pytest.approx(f.vnd_saved, rel=1e-7, abs=1.0)
+        else:
+            assert w.co2e_avoided_t == pytest.approx(f.co2e_avoided_t, rel=1e-7, abs=1e-6)
+        limit = CandidateContext.build(net, CAT).limit
+        arcs, excluded = warm.candidates.arcs, warm.candidates.excluded
+        assert np.all(arcs.distance_km.to_numpy() <= limit[arcs.supply.to_numpy()] + 1e-9)
+        far = excluded[excluded.reason == "too_far"]
+        assert np.all(far.distance_km.to_numpy() > limit[far.supply.to_numpy()] + 1e-9)
