@@ -138,7 +138,7 @@ def solve_by_column_generation(network: Network, cat: Catalogue, objective: str,
     with _WARM_LOCK:  # one caller at a time may continue a kept state
         warm = _WARM.pop(structure, None)
     if warm is not None:  # same firms, streams and rules; only limits or costs changed: continue from there
-        tasks, excluded, compatible, n_start = warm
+        tasks, excluded, compatible, n_start, old_limit = warm
         for task, run in tasks:
             run.rebind(network, context, ef_landfill)
             for p in task:
@@ -162,7 +162,11 @@ def solve_by_column_generation(network: Network, cat: Catalogue, objective: str,
 
     def solve_task(task: list[_Part], run: _Runner) -> None:
         run.keep_lps = keep
-        if objective == "lexicographic":
+        if warm is not None:  # a component the change cannot affect keeps its answer
+            task = [p for p in task if not run.unaffected(p, old_limit)]
+        if not task:
+            pass
+        elif objective == "lexicographic":
             run.lexicographic(task)
         else:
             run.loop("weighted", task)
@@ -193,7 +197,7 @@ def solve_by_column_generation(network: Network, cat: Catalogue, objective: str,
     stats = ColumnGenerationStats(max((p.rounds for p in parts), default=0), n_start, len(arcs))
     if keep and status == "OPTIMAL":
         with _WARM_LOCK:
-            _WARM[structure] = (tasks, excluded, compatible, n_start)
+            _WARM[structure] = (tasks, excluded, compatible, n_start, context.limit)
             while len(_WARM) > _WARM_MAX:
                 _WARM.pop(next(iter(_WARM)))
     if status != "OPTIMAL":
@@ -347,6 +351,21 @@ class _Runner:
         for p in pending:
             p.z1 = p.value
         self.loop("stage2", pending)
+
+    def unaffected(self, p: _Part, old_limit: np.ndarray) -> bool:
+        """Whether ``p``'s kept optimum is still optimal: no supply's limit grew (the new graph is part
+        of the old one), no arc carrying flow was closed (the answer is still feasible), and the
+        objective is unchanged. Optimal over the larger graph and feasible in the smaller, it is optimal."""
+        if p.lp is None or p.flow is None or p.status != "OPTIMAL" or len(p.flow) != len(p.arcs):
+            return False
+        supplies = np.flatnonzero(p.in_comp & (self.supply_qty > 0))
+        if np.any(self.context.limit[supplies] > old_limit[supplies]):
+            return False
+        if np.any(p.flow[~_allowed(p.arcs, self.context)] > 0):
+            return False
+        lexicographic = self.objective == "lexicographic"
+        cost, maximize = self._objective("lexw" if lexicographic else "weighted", p.arcs, self.big_m)
+        return maximize == p.lp.maximize and bool(np.array_equal(cost, p.lp.cost))
 
     def _check_part(self, p: _Part) -> _Part:
         """The stage-1 check of ``p``: in ``p``'s own LP (switching its objective), or — when LPs are kept
