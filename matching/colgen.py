@@ -457,13 +457,12 @@ class _Runner:
             found = self.pool.within(mask, radius)
             new = self.pool.columns(found)
             rc = self._reduced_cost(stage, new, pi, lam, big_m)
-            comp_of_new = self.component[new.supply.to_numpy()]
+            new_supply = new.supply.to_numpy()
             still = []
             for k in active:
                 p = parts[k]
-                comp = self.component[np.flatnonzero(p.in_comp)[0]]
                 tol = 1e-9 * max(1.0, float(np.abs(self._objective(stage, p.arcs, big_m)[0]).max(initial=1.0)))
-                mine = (comp_of_new == comp) & (rc > tol if stage == "stage1" else rc < -tol)
+                mine = p.in_comp[new_supply] & (rc > tol if stage == "stage1" else rc < -tol)
                 if not mine.any():
                     continue
                 add = found[mine]
