@@ -89,6 +89,7 @@ def run(scale: str) -> dict:
            "arcs_start": stats.arcs_start, "arcs_final": stats.arcs_final, "cg_rounds": stats.rounds,
            "input_s": t1 - t0, "candidates_and_solve_s": t2 - t1, "kpis_s": t3 - t2, "end_to_end_s": t3 - t0,
            "resolve_after_fee_change_s": r1 - r0, "resolve_after_haul_change_s": h1 - h0}
+    row["peak_rss_matching_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the comparisons
     # side by side on the final arc set with all yields 1: OR-Tools min-cost flow vs networkx
     print(json.dumps(row), file=sys.stderr, flush=True)  # partial figures survive a later failure
     unit_arcs = cand.arcs.assign(**{"yield": 1.0})
@@ -141,7 +142,7 @@ def _targets(table: pd.DataFrame) -> str:
         "resolve_after_haul_change_s", 0.5)
     add("≥ 10× faster than networkx at province scale", "province", "nx_over_ortools", 10.0, "{:.1f}×", "higher")
     add("national (100 000 × 100 000) < 20 s", "national", "end_to_end_s", 20.0)
-    add("national peak memory < 2 GB", "national", "peak_rss_mb", 2048.0, "{:.0f} MB")
+    add("national peak memory < 2 GB (matching, before the side-by-side comparisons)", "national", "peak_rss_matching_mb", 2048.0, "{:.0f} MB")
     return "\n".join(lines) + "\n"
 
 

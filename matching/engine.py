@@ -55,14 +55,14 @@ class MatchResult:
 
 
 def run_matching(network: Network, objective: str = "lexicographic", catalogue: Catalogue | None = None,
-                 distances: pd.DataFrame | None = None, method: str = "auto", k_nearest: int = 8,
+                 distances: pd.DataFrame | None = None, method: str = "auto", k_nearest: int | None = None,
                  bounds: bool = True, min_diverted_share: float | None = None) -> MatchResult:
     """Propose the optimal set of exchanges for ``network``.
 
-    ``method="colgen"`` solves exactly by column generation from each stream's
-    ``k_nearest`` partners (:mod:`matching.colgen`); ``method="full"`` enumerates
-    every feasible arc first. Both give the same optimum; ``"auto"`` (default) picks
-    full enumeration when at most :data:`FULL_GRAPH_LIMIT` supply–demand pairs exist.
+    ``method="colgen"`` solves exactly by column generation (:mod:`matching.colgen`) from each
+    stream's ``k_nearest`` partners (default: :func:`matching.colgen.default_k_nearest`);
+    ``method="full"`` enumerates every feasible arc first. Both give the same optimum; ``"auto"``
+    (default) picks full enumeration when at most :data:`FULL_GRAPH_LIMIT` supply–demand pairs exist.
 
     Streams with ``quantity_min``/``quantity_max`` are solved on the expected value;
     with ``bounds=True`` the problem is re-solved with every uncertain stream at its

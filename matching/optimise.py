@@ -214,28 +214,26 @@ def integer_network(arcs: pd.DataFrame, supply_qty: np.ndarray, demand_qty: np.n
     """
     if len(arcs) and not np.allclose(arcs["yield"].to_numpy(dtype=float), 1.0):
         raise ValueError("min-cost flow needs yield 1 on every arc; use solve_lp")
-    sup_rows = np.unique(arcs.supply.to_numpy())
-    dem_rows = np.unique(arcs.demand.to_numpy())
-    s_node = {r: k for k, r in enumerate(sup_rows)}
-    d_node = {r: len(sup_rows) + k for k, r in enumerate(dem_rows)}
+    sup, dem = arcs.supply.to_numpy(), arcs.demand.to_numpy()
+    sup_rows, sup_node = np.unique(sup, return_inverse=True)  # node k = k-th supply row used
+    dem_rows, dem_pos = np.unique(dem, return_inverse=True)
+    dem_node = len(sup_rows) + dem_pos
     sink = len(sup_rows) + len(dem_rows)
     n_nodes = sink + 1
     tkm = arcs.mass_t_per_unit.to_numpy(dtype=float) * arcs.distance_km.to_numpy(dtype=float)
     match_cost = np.rint(tkm * cost_scale).astype(np.int64)
     big = int((2 * n_nodes + 1) * (int(match_cost.max()) if len(match_cost) else 0) + 1)
-    mass_w = arcs.groupby("supply").mass_t_per_unit.first().reindex(sup_rows).to_numpy(dtype=float)
+    mass_w = np.zeros(len(sup_rows))
+    mass_w[sup_node] = arcs.mass_t_per_unit.to_numpy(dtype=float)  # one value per supply
     weights = np.where(supply_is_utility[sup_rows], 1.0, mass_w)
     # disposal cost per unit must be an integer ≥ big per tonne-equivalent
     disposal_cost = np.rint(big * weights).astype(np.int64)
     q_sup = np.floor(supply_qty[sup_rows] * quantity_scale).astype(np.int64)
     q_dem = np.floor(demand_qty[dem_rows] * quantity_scale).astype(np.int64)
-    tails = np.concatenate([[s_node[r] for r in arcs.supply], [d_node[r] for r in dem_rows],
-                            [s_node[r] for r in sup_rows]]).astype(np.int64)
-    heads = np.concatenate([[d_node[r] for r in arcs.demand], np.full(len(dem_rows), sink),
-                            np.full(len(sup_rows), sink)]).astype(np.int64)
-    caps = np.concatenate([np.minimum(q_sup[[s_node[r] for r in arcs.supply]],
-                                      q_dem[[d_node[r] - len(sup_rows) for r in arcs.demand]]),
-                           q_dem, q_sup]).astype(np.int64)
+    tails = np.concatenate([sup_node, len(sup_rows) + np.arange(len(dem_rows)), np.arange(len(sup_rows))])
+    heads = np.concatenate([dem_node, np.full(len(dem_rows), sink), np.full(len(sup_rows), sink)])
+    caps = np.concatenate([np.minimum(q_sup[sup_node], q_dem[dem_pos]), q_dem, q_sup])
+    tails, heads, caps = tails.astype(np.int64), heads.astype(np.int64), caps.astype(np.int64)
     costs = np.concatenate([match_cost, np.zeros(len(dem_rows), dtype=np.int64), disposal_cost])
     supplies = np.zeros(n_nodes, dtype=np.int64)
     supplies[: len(sup_rows)] = q_sup
