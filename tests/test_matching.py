@@ -419,3 +419,25 @@ def test_continuing_from_a_kept_state_gives_the_fresh_optimum(objective, changes
         assert np.all(arcs.distance_km.to_numpy() <= limit[arcs.supply.to_numpy()] + 1e-9)
         far = excluded[excluded.reason == "too_far"]
         assert np.all(far.distance_km.to_numpy() > limit[far.supply.to_numpy()] + 1e-9)
+
+
+def test_state_is_kept_only_for_instances_up_to_the_size_limit(monkeypatch):
+    """Keeping LPs costs memory: above WARM_MAX_ARCS nothing is kept and a change solves from scratch."""
+    from dataclasses import replace
+
+    import matching.colgen as colgen
+    from symbiosis.synthetic import synthetic_tables
+
+    net = build_network(synthetic_tables(40, 200, seed=5))
+    colgen._WARM.clear()
+    monkeypatch.setattr(colgen, "WARM_MAX_ARCS", 10)
+    first = run_matching(net, method="colgen")
+    assert first.optimal and not colgen._WARM
+    monkeypatch.setattr(colgen, "WARM_MAX_ARCS", 1_000_000)
+    run_matching(net, method="colgen")  # answered from the solved-instance cache: still nothing kept
+    colgen._SOLVED.clear()
+    run_matching(net, method="colgen")
+    assert len(colgen._WARM) == 1
+    shorter = replace(net, parameters={**net.parameters, "max_haul_km": 0.5 * net.parameters["max_haul_km"]})
+    again = run_matching(shorter, method="colgen")
+    assert again.optimal and len(colgen._WARM) == 1  # taken, continued, kept again
