@@ -238,7 +238,8 @@ def _unmatched_supply(network: Network, cand: Candidates, matches: pd.DataFrame)
     rows = s.assign(quantity_left=left)
     rows = rows[rows.quantity_left > 1e-6 * np.maximum(rows.quantity_per_year, 1)]
     with_arcs = set(cand.arcs.supply)
-    excluded = cand.excluded.groupby("supply").reason.agg(lambda r: sorted(set(r))).to_dict()
+    ask = cand.excluded[cand.excluded.supply.isin(rows.index.difference(list(with_arcs)))]  # only these need reasons
+    excluded = ask.groupby("supply").reason.agg(lambda r: sorted(set(r))).to_dict()
     reasons = []
     for idx in rows.index:
         if idx in with_arcs:
