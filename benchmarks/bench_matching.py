@@ -74,6 +74,7 @@ def run(scale: str) -> dict:
     _unmatched_supply(net, cand, matches)
     _kpis(net, matches)
     t3 = time.perf_counter()
+    peak_end_to_end = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # the run the 2 GB target is about
     # re-solve after a parameter change (landfill fee × 2), everything else cached
     changed = replace(net, parameters={**net.parameters,
                                        "landfill_fee_vnd_per_t": 2 * net.parameters["landfill_fee_vnd_per_t"]})
@@ -89,7 +90,8 @@ def run(scale: str) -> dict:
            "arcs_start": stats.arcs_start, "arcs_final": stats.arcs_final, "cg_rounds": stats.rounds,
            "input_s": t1 - t0, "candidates_and_solve_s": t2 - t1, "kpis_s": t3 - t2, "end_to_end_s": t3 - t0,
            "resolve_after_fee_change_s": r1 - r0, "resolve_after_haul_change_s": h1 - h0}
-    row["peak_rss_matching_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the comparisons
+    row["peak_rss_end_to_end_mb"] = peak_end_to_end
+    row["peak_rss_matching_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # with the re-solves
     # side by side on the final arc set with all yields 1: OR-Tools min-cost flow vs networkx
     print(json.dumps(row), file=sys.stderr, flush=True)  # partial figures survive a later failure
     unit_arcs = cand.arcs.assign(**{"yield": 1.0})
@@ -142,7 +144,8 @@ def _targets(table: pd.DataFrame) -> str:
         "resolve_after_haul_change_s", 0.5)
     add("≥ 10× faster than networkx at province scale", "province", "nx_over_ortools", 10.0, "{:.1f}×", "higher")
     add("national (100 000 × 100 000) < 20 s", "national", "end_to_end_s", 20.0)
-    add("national peak memory < 2 GB (matching, before the side-by-side comparisons)", "national", "peak_rss_matching_mb", 2048.0, "{:.0f} MB")
+    add("national peak memory < 2 GB (end to end, incl. generating the instance)", "national", "peak_rss_end_to_end_mb",
+        2048.0, "{:.0f} MB")
     return "\n".join(lines) + "\n"
 
 
@@ -208,8 +211,9 @@ def _generated(table: pd.DataFrame) -> str:
             " (what a parameter change re-runs: `resolve_after_fee_change_s` doubles the landfill fee,"
             " `resolve_after_haul_change_s` cuts the maximum haul to 60 %, continuing from the state the first solve"
             " kept — instances up to 1 000 000 arcs keep one; larger ones solve again from scratch);"
-            " `peak_rss_matching_mb` is the process's peak before the side-by-side comparisons,"
-            " `peak_rss_mb` at the end.\n"
+            " peak RSS of the process (it also generated the instance): `peak_rss_end_to_end_mb` after the first"
+            " end-to-end run, `peak_rss_matching_mb` after the re-solves too, `peak_rss_mb` at the end (with the"
+            " side-by-side comparisons).\n"
             "`nx_over_ortools` compares OR-Tools SimpleMinCostFlow with networkx network_simplex on the same"
             " integer network (all yields set to 1); `same_objective` checks they agree exactly."
             " `greedy_gap_pct` is how much less a nearest-partner greedy diverts than the optimum."
