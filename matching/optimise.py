@@ -301,6 +301,7 @@ class IncrementalLP:
         return len(self.columns) if self.solver is not None else 0
 
     def _load(self, arcs: pd.DataFrame, cost: np.ndarray, maximize: bool, upper: np.ndarray) -> None:
+        self.solver, self.columns, self.rows = None, [], []  # free a previous model before building the next
         sup, dem = arcs.supply.to_numpy(), arcs.demand.to_numpy()
         yld = arcs["yield"].to_numpy(dtype=float)
         n, n_sup = len(arcs), len(self.supply_rows)
