@@ -35,7 +35,15 @@ from matching.candidates import (
     Candidates,
     build_candidates,
 )
-from matching.optimise import IncrementalLP, Solution, _cost_vector, _solve_sparse, arc_weights, lp_matrix
+from matching.optimise import (
+    IncrementalLP,
+    Solution,
+    _cost_vector,
+    _solve_sparse,
+    arc_weights,
+    lp_matrix,
+    return_freed_memory,
+)
 from symbiosis.catalogue import Catalogue
 from symbiosis.network import Network
 from symbiosis.settings import solver_threads
@@ -175,15 +183,15 @@ def solve_by_column_generation(network: Network, cat: Catalogue, objective: str,
         run.keep_lps = keep
         if warm is not None:  # a component the change cannot affect keeps its answer
             task = [p for p in task if not run.unaffected(p, old_limit)]
-        if not task:
-            pass
-        elif objective == "lexicographic":
+        if task and objective == "lexicographic":
             run.lexicographic(task)
-        else:
+        elif task:
             run.loop("weighted", task)
-        if not keep:
+        if not keep:  # free the solvers and the arc pool as soon as the task is done
             for p in task:
-                p.lp = p.check_lp = None  # free the solvers as soon as the component is done
+                p.lp = p.check_lp = None
+            run.pool = None
+            return_freed_memory()
 
     if solver_threads() > 1 and len(tasks) > 1:  # GLOP releases the GIL: tasks run in parallel threads
         with ThreadPoolExecutor(solver_threads()) as executor:

@@ -325,7 +325,7 @@ class IncrementalLP:
         if error:
             raise RuntimeError(error)
         del proto, model, matrix
-        _return_freed_memory()
+        return_freed_memory()
         self.columns = _LazyColumns(self.solver, n)
         self.rows = list(self.solver.constraints())
         self.cost, self.maximize, self.upper = np.asarray(cost, dtype=float).copy(), maximize, upper.copy()
@@ -390,12 +390,12 @@ class IncrementalLP:
         response = linear_solver_pb2.MPSolutionResponse()
         self.solver.FillSolutionResponseProto(response)
         if len(arcs) > 200_000:
-            _return_freed_memory()
+            return_freed_memory()
         return ("OPTIMAL", np.asarray(response.variable_value, dtype=float), response.objective_value,
                 np.asarray(response.dual_value, dtype=float))
 
 
-def _return_freed_memory() -> None:
+def return_freed_memory() -> None:
     """Ask glibc to hand freed heap pages back to the OS (loading a 10⁶-column model leaves
     hundreds of MB of freed protobuf buffers in the heap); a no-op elsewhere."""
     try:
