@@ -325,7 +325,8 @@ class IncrementalLP:
         if error:
             raise RuntimeError(error)
         del proto, model, matrix
-        return_freed_memory()
+        if n > TRIM_ABOVE_COLUMNS:
+            return_freed_memory()
         self.columns = _LazyColumns(self.solver, n)
         self.rows = list(self.solver.constraints())
         self.cost, self.maximize, self.upper = np.asarray(cost, dtype=float).copy(), maximize, upper.copy()
@@ -389,10 +390,15 @@ class IncrementalLP:
             return names.get(status, f"GLOP_STATUS_{status}"), np.zeros(len(arcs)), float("nan"), np.zeros(len(self.rows))
         response = linear_solver_pb2.MPSolutionResponse()
         self.solver.FillSolutionResponseProto(response)
-        if len(arcs) > 200_000:
+        if len(arcs) > TRIM_ABOVE_COLUMNS:
             return_freed_memory()
         return ("OPTIMAL", np.asarray(response.variable_value, dtype=float), response.objective_value,
                 np.asarray(response.dual_value, dtype=float))
+
+
+#: Hand freed pages back to the OS only after LPs this large: it costs a heap walk and later page
+#: faults (~0.1 s per province solve if done after every load), and only large LPs free enough to matter.
+TRIM_ABOVE_COLUMNS = 200_000
 
 
 def return_freed_memory() -> None:
