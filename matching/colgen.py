@@ -41,7 +41,9 @@ from matching.optimise import (
     _cost_vector,
     _solve_sparse,
     arc_weights,
+    column_upper,
     lp_matrix,
+    pair_keys,
     return_freed_memory,
 )
 from symbiosis.catalogue import Catalogue
@@ -82,10 +84,6 @@ class ColumnGenerationStats:
     rounds: int
     arcs_start: int
     arcs_final: int
-
-
-def _key(arcs: pd.DataFrame, n: int) -> np.ndarray:
-    return arcs.supply.to_numpy(dtype=np.int64) * (n + 1) + arcs.demand.to_numpy(dtype=np.int64)
 
 
 def _member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
@@ -146,14 +144,12 @@ def solve_by_column_generation(network: Network, cat: Catalogue, objective: str,
     """
     k_nearest = default_k_nearest(len(network.streams)) if k_nearest is None else k_nearest
     context = CandidateContext.build(network, cat, distances)
-    fingerprint = _fingerprint(network, context, objective, supply_qty, demand_qty, is_utility, ef_landfill,
-                               k_nearest)
+    structure, fingerprint = _fingerprints(network, context, objective, supply_qty, demand_qty, is_utility,
+                                           ef_landfill, k_nearest)
     cached = _SOLVED.get(fingerprint)
     if cached is not None:  # nothing the optimum depends on has changed: refresh the cost columns only
         cand, sol, stats = cached
         return Candidates(_with_costs(cand.arcs, context), cand.excluded, cand.compatible_supplies), sol, stats
-    structure = _fingerprint(network, context, objective, supply_qty, demand_qty, is_utility, ef_landfill,
-                             k_nearest, structure_only=True)
     with _WARM_LOCK:  # one caller at a time may continue a kept state
         warm = _WARM.pop(structure, None)
     if warm is not None:  # same firms, streams and rules; only limits or costs changed: continue from there
@@ -174,7 +170,7 @@ def solve_by_column_generation(network: Network, cat: Catalogue, objective: str,
         n_start, excluded, compatible = len(start.arcs), start.excluded, start.compatible_supplies
         del start  # the parts hold the arcs
         tasks = [(task, _Runner(network, cat, objective, supply_qty, demand_qty, is_utility, ef_landfill, context,
-                                component, max_rounds, pd.concat([p.arcs for p in task], ignore_index=True)))
+                                max_rounds, pd.concat([p.arcs for p in task], ignore_index=True)))
                  for task in _tasks(parts)]
     parts = [p for task, _ in tasks for p in task]
     keep = sum(len(p.arcs) for p in parts) <= WARM_MAX_ARCS
@@ -272,10 +268,11 @@ def _empty_arcs() -> pd.DataFrame:
                                                              "disposal_fee_per_unit")})
 
 
-def _fingerprint(network: Network, context: CandidateContext, objective: str, supply_qty: np.ndarray,
-                 demand_qty: np.ndarray, is_utility: np.ndarray, ef_landfill: np.ndarray, k_nearest: int,
-                 structure_only: bool = False) -> bytes:
-    """Digest of everything the optimal flows depend on (``structure_only``: all but limits and prices).
+def _fingerprints(network: Network, context: CandidateContext, objective: str, supply_qty: np.ndarray,
+                  demand_qty: np.ndarray, is_utility: np.ndarray, ef_landfill: np.ndarray,
+                  k_nearest: int) -> tuple[bytes, bytes]:
+    """Digests of the structure (firms, streams, quantities, rules) and of everything the optimal flows
+    depend on (the structure plus limits and prices), computed in one pass.
 
     Candidate arcs depend on positions, materials, the legal gate, circuity, distance
     overrides and each supply's haul limit (which folds in the fee, transport cost and
@@ -290,23 +287,22 @@ def _fingerprint(network: Network, context: CandidateContext, objective: str, su
         h.update(repr(list(column)).encode())
     h.update(repr((objective, k_nearest, context.circuity, sorted(context.overrides.items()),
                    [sorted(rule.items()) for rule in context.rules])).encode())
-    if structure_only:
-        return h.digest()
+    structure = h.digest()
     h.update(np.ascontiguousarray(context.limit).tobytes())
     if objective != "lexicographic":
         h.update(repr(sorted(network.parameters.items())).encode())
         h.update(np.ascontiguousarray(ef_landfill).tobytes())
-    return h.digest()
+    return structure, h.digest()
 
 
 class _Runner:
     """Column generation for many components at once (one pricing query per round)."""
 
     def __init__(self, network, cat, objective, supply_qty, demand_qty, is_utility, ef_landfill, context,
-                 component, max_rounds, start: pd.DataFrame):
+                 max_rounds, start: pd.DataFrame):
         self.network, self.cat, self.objective = network, cat, objective
         self.supply_qty, self.demand_qty, self.is_utility, self.ef = supply_qty, demand_qty, is_utility, ef_landfill
-        self.context, self.component, self.max_rounds = context, component, max_rounds
+        self.context, self.max_rounds = context, max_rounds
         self.n = len(network.streams)
         self.pool = _ArcPool(network, cat, context, start)
         self.keep_lps = False  # keep every component's LP after it converged (to continue from later)
@@ -394,7 +390,7 @@ class _Runner:
             return _Part(p.in_comp, p.arcs, lp=p.lp)
         if p.check_arcs is None:
             return _Part(p.in_comp, p.arcs)
-        missing = ~_member(_key(p.arcs, self.n), np.sort(_key(p.check_arcs, self.n)))
+        missing = ~_member(pair_keys(p.arcs, self.n), np.sort(pair_keys(p.check_arcs, self.n)))
         return _Part(p.in_comp, pd.concat([p.check_arcs, p.arcs[missing]], ignore_index=True), lp=p.check_lp)
 
     @staticmethod
@@ -412,9 +408,7 @@ class _Runner:
 
     def _upper(self, arcs: pd.DataFrame) -> np.ndarray:
         """Column bounds: what supply and demand allow, 0 for arcs beyond today's haul limit."""
-        sup, dem = arcs.supply.to_numpy(), arcs.demand.to_numpy()
-        upper = np.minimum(self.supply_qty[sup], self.demand_qty[dem] / arcs["yield"].to_numpy(dtype=float))
-        return np.where(_allowed(arcs, self.context), upper, 0.0)
+        return np.where(_allowed(arcs, self.context), column_upper(arcs, self.supply_qty, self.demand_qty), 0.0)
 
     def _solve(self, p: _Part, stage: str, big_m: float):
         """LP of one component; returns its row duals scattered to stream rows and λ."""
@@ -448,7 +442,7 @@ class _Runner:
         """Solve, price, add improving arcs, repeat — all ``parts`` in lock-step."""
         for p in parts:
             p.status, p.flow, p.value = "OPTIMAL", np.zeros(len(p.arcs)), 0.0
-        keys = [np.sort(_key(p.arcs, self.n)) for p in parts]  # each LP's arcs (lexw and check LPs differ)
+        keys = [np.sort(pair_keys(p.arcs, self.n)) for p in parts]  # each LP's arcs (lexw and check LPs differ)
         active = list(range(len(parts)))
         for _ in range(self.max_rounds):
             if not active:
@@ -572,7 +566,7 @@ class _ArcPool:
                "disposal_fee_per_unit")
 
     def _index(self) -> None:
-        self.row_keys = _key(self.arcs, self.n)
+        self.row_keys = pair_keys(self.arcs, self.n)
         self.keys = np.sort(self.row_keys)
         self.supply = self.arcs.supply.to_numpy()
         self.distance = self.arcs.distance_km.to_numpy()
@@ -584,7 +578,7 @@ class _ArcPool:
             found = build_candidates(self.network, self.cat, supply_mask=query, radius_cap=radius,
                                      context=self.context).arcs
             fresh = found[found.distance_km.to_numpy() > self.covered[found.supply.to_numpy()] + 1e-9]
-            fresh = fresh[~_member(_key(fresh, self.n), self.keys)]  # e.g. arcs of the starting set
+            fresh = fresh[~_member(pair_keys(fresh, self.n), self.keys)]  # e.g. arcs of the starting set
             self.arcs = pd.concat([self.arcs, fresh], ignore_index=True)
             self._index()
             self.covered[query] = radius[query]

@@ -112,13 +112,24 @@ def _solve_sparse(objective: np.ndarray, maximize: bool, ub: np.ndarray, matrix:
             np.asarray(solver.dual_values(), dtype=float))
 
 
+def column_upper(arcs: pd.DataFrame, supply_qty: np.ndarray, demand_qty: np.ndarray) -> np.ndarray:
+    """Most an arc can carry (supply units): its supply, or what its demand can take at the arc's yield."""
+    yld = arcs["yield"].to_numpy(dtype=float)
+    return np.minimum(supply_qty[arcs.supply.to_numpy()], demand_qty[arcs.demand.to_numpy()] / yld)
+
+
+def pair_keys(arcs: pd.DataFrame, n_streams: int) -> np.ndarray:
+    """One integer per (supply, demand) pair of stream rows."""
+    return arcs.supply.to_numpy(dtype=np.int64) * (n_streams + 1) + arcs.demand.to_numpy(dtype=np.int64)
+
+
 def lp_matrix(arcs: pd.DataFrame, supply_qty: np.ndarray, demand_qty: np.ndarray):
     """Bounds and the sparse constraint matrix: one row per supply used, then one per demand used."""
     n = len(arcs)
     sup = arcs.supply.to_numpy()
     dem = arcs.demand.to_numpy()
     yld = arcs["yield"].to_numpy(dtype=float)
-    ub = np.minimum(supply_qty[sup], demand_qty[dem] / yld)
+    ub = column_upper(arcs, supply_qty, demand_qty)
     sup_rows, sup_pos = np.unique(sup, return_inverse=True)
     dem_rows, dem_pos = np.unique(dem, return_inverse=True)
     cols = np.arange(n)
@@ -296,9 +307,7 @@ class IncrementalLP:
         self.upper = np.zeros(0)
         self.pairs = np.zeros(0, dtype=np.int64)
         self.maximize = False
-
-    def __len__(self) -> int:
-        return len(self.columns) if self.solver is not None else 0
+        self.warm = False  # GLOP parameters switched to the warm-start set
 
     def _load(self, arcs: pd.DataFrame, cost: np.ndarray, maximize: bool, upper: np.ndarray) -> None:
         self.solver, self.columns, self.rows = None, [], []  # free a previous model before building the next
@@ -330,19 +339,13 @@ class IncrementalLP:
         self.columns = _LazyColumns(self.solver, n)
         self.rows = list(self.solver.constraints())
         self.cost, self.maximize, self.upper = np.asarray(cost, dtype=float).copy(), maximize, upper.copy()
-        self.pairs = sup * (len(self.supply_qty) + 1) + dem
+        self.pairs = pair_keys(arcs, len(self.supply_qty))
         self.solver.SetSolverSpecificParametersAsString(GLOP_MAX_DIVERSION if maximize else GLOP_MIN_COST)
         self.warm = False
 
     def _same_prefix(self, arcs: pd.DataFrame) -> bool:
         """Whether ``arcs`` starts with this LP's columns, in order (else the LP is rebuilt)."""
-        n = len(self.pairs)
-        pairs = arcs.supply.to_numpy()[:n] * (len(self.supply_qty) + 1) + arcs.demand.to_numpy()[:n]
-        return bool(np.array_equal(pairs, self.pairs))
-
-    def _upper(self, arcs: pd.DataFrame) -> np.ndarray:
-        yld = arcs["yield"].to_numpy(dtype=float)
-        return np.minimum(self.supply_qty[arcs.supply.to_numpy()], self.demand_qty[arcs.demand.to_numpy()] / yld)
+        return bool(np.array_equal(pair_keys(arcs.iloc[: len(self.pairs)], len(self.supply_qty)), self.pairs))
 
     def solve(self, arcs: pd.DataFrame, cost: np.ndarray, maximize: bool,
               upper: np.ndarray | None = None) -> tuple[str, np.ndarray, float, np.ndarray]:
@@ -354,7 +357,7 @@ class IncrementalLP:
         then demand rows, in the order given at construction).
         """
         cost = np.asarray(cost, dtype=float)
-        upper = self._upper(arcs) if upper is None else np.asarray(upper, dtype=float)
+        upper = column_upper(arcs, self.supply_qty, self.demand_qty) if upper is None else np.asarray(upper, dtype=float)
         n_new = len(arcs) - len(self.columns)
         if (self.solver is None or n_new < 0 or len(arcs) > REBUILD_FACTOR * len(self.columns)
                 or n_new > REBUILD_NEW_PER_ROW * len(self.rows) or not self._same_prefix(arcs)):
@@ -380,7 +383,7 @@ class IncrementalLP:
                 objective.SetCoefficient(var, float(c))
                 self.columns.append(var)
             self.cost, self.maximize, self.upper = cost.copy(), maximize, upper.copy()
-            self.pairs = arcs.supply.to_numpy() * (len(self.supply_qty) + 1) + arcs.demand.to_numpy()
+            self.pairs = pair_keys(arcs, len(self.supply_qty))
             if not self.warm:  # the previous basis stays primal feasible: the primal simplex goes on from it
                 self.solver.SetSolverSpecificParametersAsString(GLOP_WARM)
                 self.warm = True
