@@ -130,6 +130,7 @@ class _Part:
     lp: IncrementalLP | None = None  # kept between rounds so each re-solve starts from the last basis
     check_lp: IncrementalLP | None = None  # the stage-1 check's LP, when kept to continue from
     check_arcs: pd.DataFrame | None = None  # its columns
+    seed: IncrementalLP | None = None  # an LP over the same rows whose last basis starts this one's first solve
 
 
 def solve_by_column_generation(network: Network, cat: Catalogue, objective: str, supply_qty: np.ndarray,
@@ -385,11 +386,11 @@ class _Runner:
     def _check_part(self, p: _Part) -> _Part:
         """The stage-1 check of ``p``: in ``p``'s own LP (switching its objective), or — when LPs are kept
         to continue from — in a second LP that keeps the stage-1 objective, so neither switches back and
-        forth on every re-solve."""
+        forth on every re-solve; that LP starts from the weighted LP's optimal basis."""
         if not self.keep_lps:
             return _Part(p.in_comp, p.arcs, lp=p.lp)
-        if p.check_arcs is None:
-            return _Part(p.in_comp, p.arcs)
+        if p.check_arcs is None:  # a new LP, started from the weighted LP's optimal basis (primal feasible)
+            return _Part(p.in_comp, p.arcs, seed=p.lp)
         missing = ~_member(pair_keys(p.arcs, self.n), np.sort(pair_keys(p.check_arcs, self.n)))
         return _Part(p.in_comp, pd.concat([p.check_arcs, p.arcs[missing]], ignore_index=True), lp=p.check_lp)
 
@@ -418,7 +419,8 @@ class _Runner:
                 p.lp = IncrementalLP(rows[self.supply_qty[rows] > 0], rows[self.demand_qty[rows] > 0],
                                      self.supply_qty, self.demand_qty)
             obj, maximize = self._objective(stage, p.arcs, big_m)
-            status, flow, value, duals = p.lp.solve(p.arcs, obj, maximize, self._upper(p.arcs))
+            status, flow, value, duals = p.lp.solve(p.arcs, obj, maximize, self._upper(p.arcs), start_from=p.seed)
+            p.seed = None
             pi = np.zeros(self.n)
             n_sup = len(p.lp.supply_rows)
             pi[p.lp.supply_rows] = duals[:n_sup]

@@ -34,15 +34,20 @@ Two solvers, cross-checked in the tests:
 from __future__ import annotations
 
 import ctypes
-import os
-import tempfile
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from ortools.graph.python import min_cost_flow
-from ortools.linear_solver import linear_solver_pb2, pywraplp
 from ortools.linear_solver.python import model_builder_helper as mbh
+from ortools.math_opt import callback_pb2 as mo_callback
+from ortools.math_opt import model_parameters_pb2 as mo_model_parameters
+from ortools.math_opt import model_pb2 as mo_model
+from ortools.math_opt import model_update_pb2 as mo_update
+from ortools.math_opt import parameters_pb2 as mo_parameters
+from ortools.math_opt import result_pb2 as mo_result
+from ortools.math_opt import solution_pb2 as mo_solution
+from ortools.math_opt.core.python import solver as mathopt_core
 import scipy.sparse as sp
 
 OBJECTIVES = ("lexicographic", "vnd", "co2e")
@@ -51,9 +56,6 @@ OBJECTIVES = ("lexicographic", "vnd", "co2e")
 #: min-cost problems, the primal simplex without presolve on the max-diversion problems.
 GLOP_MIN_COST = "use_dual_simplex: true use_preprocessing: false"
 GLOP_MAX_DIVERSION = "use_preprocessing: false"
-#: After columns are added the previous basis is still primal feasible: primal simplex, no presolve
-#: (presolve would transform the problem and lose the basis).
-GLOP_WARM = "use_preprocessing: false"
 
 
 @dataclass(frozen=True)
@@ -275,9 +277,22 @@ def solve_min_cost_flow(arcs: pd.DataFrame, supply_qty: np.ndarray, demand_qty: 
 #: ``REBUILD_FACTOR - 1`` times the LP's columns or ``REBUILD_NEW_PER_ROW`` times its rows: every new
 #: attractive column costs primal-simplex pivots from the old basis, and past that many a fresh dual
 #: simplex is faster. Measured: province colgen always warm 2.15 s, factor 1.25 1.91 s, always
-#: cold 3.2 s; national, largest LP (72 000 rows, 746 000 → 852 000 columns) warm 32 s vs cold ~16 s.
+#: cold 3.2 s; national, largest LP (72 000 rows, 746 000 → 852 000 columns) warm 26–32 s vs cold 12–16 s.
 REBUILD_FACTOR = 1.25
 REBUILD_NEW_PER_ROW = 1.0
+
+
+def _glop_parameters(algorithm: int) -> mo_parameters.SolveParametersProto:
+    """GLOP through MathOpt without presolve (presolve would transform the LP and lose its basis)."""
+    return mo_parameters.SolveParametersProto(lp_algorithm=algorithm, presolve=mo_parameters.EMPHASIS_OFF)
+
+
+#: Which simplex runs when (chosen by measurement, see docs/benchmarks.md): the dual simplex from
+#: scratch on min-cost LPs (~2× faster than the primal), the primal simplex on max-diversion LPs
+#: and whenever a primal feasible basis is at hand (after columns were added, an objective switched
+#: or a basis handed over from another LP over the same rows).
+GLOP_DUAL = _glop_parameters(mo_parameters.LP_ALGORITHM_DUAL_SIMPLEX)
+GLOP_PRIMAL = _glop_parameters(mo_parameters.LP_ALGORITHM_PRIMAL_SIMPLEX)
 
 
 class IncrementalLP:
@@ -285,118 +300,199 @@ class IncrementalLP:
 
     Column generation adds a few arcs per round to an LP of ~10⁵ arcs; re-solving it from
     scratch costs the same every round, while GLOP's revised simplex, kept alive in one
-    ``pywraplp`` solver, starts from the last basis (still primal feasible when only
-    columns are added) and needs a handful of pivots. Rows are fixed up front — one per
-    supply and one per demand the LP may ever touch — because adding rows and columns
-    together would discard the basis.
+    MathOpt solver, starts from the last basis (still primal feasible when only columns are
+    added) and needs a handful of pivots. Rows are fixed up front — one per supply and one
+    per demand the LP may ever touch.
 
-    The first solve loads the whole model in one call (built as sparse arrays, passed as an
-    ``MPModelProto``); later solves add only the new columns and change only objective
-    coefficients that differ.
+    Everything crosses into the solver as array-valued protocol buffers (MathOpt's model,
+    model-update and basis messages hold parallel id/value arrays): the model in one message,
+    then only the new columns, changed objective coefficients and changed bounds. The last
+    optimal basis can seed another LP over the same rows (:meth:`solve` ``start_from``): the
+    stage-1 check starts from the weighted LP's answer instead of from nothing.
     """
 
     def __init__(self, supply_rows: np.ndarray, demand_rows: np.ndarray, supply_qty: np.ndarray,
                  demand_qty: np.ndarray) -> None:
         self.supply_rows, self.demand_rows = np.asarray(supply_rows), np.asarray(demand_rows)
         self.supply_qty, self.demand_qty = supply_qty, demand_qty
-        self.row_of_supply = {int(r): k for k, r in enumerate(self.supply_rows)}
-        self.row_of_demand = {int(r): len(self.supply_rows) + k for k, r in enumerate(self.demand_rows)}
-        self.solver: pywraplp.Solver | None = None
-        self.columns: list = []
+        self.n_rows = len(self.supply_rows) + len(self.demand_rows)
+        self.solver = None
+        self.n_columns = 0
         self.cost = np.zeros(0)
         self.upper = np.zeros(0)
         self.pairs = np.zeros(0, dtype=np.int64)
         self.maximize = False
-        self.warm = False  # GLOP parameters switched to the warm-start set
+        self.warm = False  # a basis is in place: the primal simplex goes on from it
+        self.basis: mo_solution.BasisProto | None = None  # of the last optimal solve
+        self.duals = np.zeros(0)  # of the last optimal solve
+
+    def _entries(self, arcs: pd.DataFrame, first_column: int):
+        """Matrix entries of ``arcs`` (columns numbered from ``first_column``) in row-major order."""
+        n, n_sup = len(arcs), len(self.supply_rows)
+        rows = np.concatenate([np.searchsorted(self.supply_rows, arcs.supply.to_numpy()),
+                               n_sup + np.searchsorted(self.demand_rows, arcs.demand.to_numpy())])
+        cols = np.tile(np.arange(first_column, first_column + n), 2)
+        coef = np.concatenate([np.ones(n), arcs["yield"].to_numpy(dtype=float)])
+        order = np.argsort(rows, kind="stable")  # columns already ascend within a row
+        return rows[order], cols[order], coef[order]
 
     def _load(self, arcs: pd.DataFrame, cost: np.ndarray, maximize: bool, upper: np.ndarray) -> None:
-        self.solver, self.columns, self.rows = None, [], []  # free a previous model before building the next
-        sup, dem = arcs.supply.to_numpy(), arcs.demand.to_numpy()
-        yld = arcs["yield"].to_numpy(dtype=float)
-        n, n_sup = len(arcs), len(self.supply_rows)
-        rows_s = np.searchsorted(self.supply_rows, sup)
-        rows_d = n_sup + np.searchsorted(self.demand_rows, dem)
-        matrix = sp.csr_matrix((np.concatenate([np.ones(n), yld]),
-                                (np.concatenate([rows_s, rows_d]), np.concatenate([np.arange(n)] * 2))),
-                               shape=(n_sup + len(self.demand_rows), n))
+        self.solver = None  # free a previous model before building the next
+        n = len(arcs)
+        model = mo_model.ModelProto()
+        ids = np.arange(n)
+        model.variables.ids.extend(ids)
+        model.variables.lower_bounds.extend(np.zeros(n))
+        model.variables.upper_bounds.extend(upper)
+        model.variables.integers.extend(np.zeros(n, dtype=bool))
+        model.objective.maximize = maximize
+        model.objective.linear_coefficients.ids.extend(ids)
+        model.objective.linear_coefficients.values.extend(cost)
         row_ub = np.concatenate([self.supply_qty[self.supply_rows], self.demand_qty[self.demand_rows]])
-        model = mbh.ModelBuilderHelper()
-        model.fill_model_from_sparse_data(np.zeros(n), upper, cost, np.full(len(row_ub), -np.inf), row_ub, matrix)
-        model.set_maximize(maximize)
-        with tempfile.TemporaryDirectory() as tmp:  # the only bulk route from model_builder into pywraplp
-            path = os.path.join(tmp, "model.pb")
-            model.write_model_to_proto_file(path)
-            proto = linear_solver_pb2.MPModelProto()
-            with open(path, "rb") as handle:
-                proto.ParseFromString(handle.read())
-        self.solver = pywraplp.Solver.CreateSolver("GLOP")
-        error = self.solver.LoadModelFromProto(proto)
-        if error:
-            raise RuntimeError(error)
-        del proto, model, matrix
+        model.linear_constraints.ids.extend(np.arange(self.n_rows))
+        model.linear_constraints.lower_bounds.extend(np.full(self.n_rows, -np.inf))
+        model.linear_constraints.upper_bounds.extend(row_ub)
+        rows, cols, coef = self._entries(arcs, 0)
+        matrix = model.linear_constraint_matrix
+        matrix.row_ids.extend(rows)
+        matrix.column_ids.extend(cols)
+        matrix.coefficients.extend(coef)
+        del rows, cols, coef
+        self.solver = mathopt_core.new(mo_parameters.SOLVER_TYPE_GLOP, model, mo_parameters.SolverInitializerProto())
+        del model
         if n > TRIM_ABOVE_COLUMNS:
             return_freed_memory()
-        self.columns = _LazyColumns(self.solver, n)
-        self.rows = list(self.solver.constraints())
+        self.n_columns = n
         self.cost, self.maximize, self.upper = np.asarray(cost, dtype=float).copy(), maximize, upper.copy()
         self.pairs = pair_keys(arcs, len(self.supply_qty))
-        self.solver.SetSolverSpecificParametersAsString(GLOP_MAX_DIVERSION if maximize else GLOP_MIN_COST)
         self.warm = False
+
+    def _update(self, arcs: pd.DataFrame, cost: np.ndarray, maximize: bool, upper: np.ndarray) -> None:
+        """Send only what changed: new columns, objective coefficients, direction, bounds."""
+        old, n = self.n_columns, len(arcs)
+        update = mo_update.ModelUpdateProto()
+        changed = np.flatnonzero(cost[:old] != self.cost)
+        new = np.arange(old, n)
+        objective = update.objective_updates
+        objective.linear_coefficients.ids.extend(np.concatenate([changed, new]))
+        objective.linear_coefficients.values.extend(np.concatenate([cost[changed], cost[old:]]))
+        if maximize != self.maximize:
+            objective.direction_update = maximize
+        bounds = np.flatnonzero(upper[:old] != self.upper)
+        update.variable_updates.upper_bounds.ids.extend(bounds)
+        update.variable_updates.upper_bounds.values.extend(upper[bounds])
+        if len(new):
+            update.new_variables.ids.extend(new)
+            update.new_variables.lower_bounds.extend(np.zeros(len(new)))
+            update.new_variables.upper_bounds.extend(upper[old:])
+            update.new_variables.integers.extend(np.zeros(len(new), dtype=bool))
+            rows, cols, coef = self._entries(arcs.iloc[old:], old)
+            update.linear_constraint_matrix_updates.row_ids.extend(rows)
+            update.linear_constraint_matrix_updates.column_ids.extend(cols)
+            update.linear_constraint_matrix_updates.coefficients.extend(coef)
+        if not self.solver.update(update):  # GLOP takes all of these in place; never expected
+            raise RuntimeError("GLOP refused an incremental update")
+        self.n_columns = n
+        self.cost, self.maximize, self.upper = cost.copy(), maximize, upper.copy()
+        self.pairs = pair_keys(arcs, len(self.supply_qty))
+        self.warm = True
+
+    def _can_flip(self, cost: np.ndarray, maximize: bool, upper: np.ndarray) -> bool:
+        """Whether the last basis with its duals can start a dual simplex: only columns were added."""
+        old = self.n_columns
+        return (self.basis is not None and maximize == self.maximize and np.array_equal(cost[:old], self.cost)
+                and np.array_equal(upper[:old], self.upper))
+
+    def _flipped_status(self, new: pd.DataFrame, cost: np.ndarray, upper: np.ndarray, maximize: bool) -> np.ndarray:
+        """Basis status of new columns that keeps the old basis dual feasible: a column whose reduced cost
+        (under the last duals) improves the objective sits at its upper bound, the others at zero.
+
+        Every column is bounded, so this is always possible; the dual simplex then restores primal
+        feasibility. Measured on the national LP (72 000 rows, 671 000 + 75 000 columns): 3 s, against
+        12 s from scratch and 26 s for the primal simplex from the old basis."""
+        n_sup = len(self.supply_rows)
+        dual_part = (self.duals[np.searchsorted(self.supply_rows, new.supply.to_numpy())]
+                     + new["yield"].to_numpy(dtype=float)
+                     * self.duals[n_sup + np.searchsorted(self.demand_rows, new.demand.to_numpy())])
+        reduced = cost - dual_part
+        improving = (reduced > 0 if maximize else reduced < 0) & (upper > 0)
+        return np.where(improving, mo_solution.BASIS_STATUS_AT_UPPER_BOUND, mo_solution.BASIS_STATUS_AT_LOWER_BOUND)
+
+    @staticmethod
+    def _set_basis(model_parameters, basis: mo_solution.BasisProto, new_status: np.ndarray) -> None:
+        """Start from ``basis`` with the columns after it in ``new_status``."""
+        start = model_parameters.initial_basis
+        start.constraint_status.CopyFrom(basis.constraint_status)
+        start.variable_status.CopyFrom(basis.variable_status)
+        first = len(basis.variable_status.ids)
+        start.variable_status.ids.extend(np.arange(first, first + len(new_status)))
+        start.variable_status.values.extend(new_status)
 
     def _same_prefix(self, arcs: pd.DataFrame) -> bool:
         """Whether ``arcs`` starts with this LP's columns, in order (else the LP is rebuilt)."""
         return bool(np.array_equal(pair_keys(arcs.iloc[: len(self.pairs)], len(self.supply_qty)), self.pairs))
 
-    def solve(self, arcs: pd.DataFrame, cost: np.ndarray, maximize: bool,
-              upper: np.ndarray | None = None) -> tuple[str, np.ndarray, float, np.ndarray]:
+    def solve(self, arcs: pd.DataFrame, cost: np.ndarray, maximize: bool, upper: np.ndarray | None = None,
+              start_from: IncrementalLP | None = None) -> tuple[str, np.ndarray, float, np.ndarray]:
         """Optimise ``cost`` over ``arcs``, whose first rows are the columns of the previous call.
 
         ``upper`` bounds each column (default: what its supply and demand allow); a column
         closed with bound 0 — an arc beyond a shortened haul limit — keeps its place, so the
-        basis survives. Returns status, flows, objective value and row duals (supply rows,
+        basis survives. ``start_from``: an LP over the same rows whose columns are the first
+        of ``arcs``; a freshly built LP starts from its last optimal basis (still primal
+        feasible here). Returns status, flows, objective value and row duals (supply rows,
         then demand rows, in the order given at construction).
         """
         cost = np.asarray(cost, dtype=float)
         upper = column_upper(arcs, self.supply_qty, self.demand_qty) if upper is None else np.asarray(upper, dtype=float)
-        n_new = len(arcs) - len(self.columns)
-        if (self.solver is None or n_new < 0 or len(arcs) > REBUILD_FACTOR * len(self.columns)
-                or n_new > REBUILD_NEW_PER_ROW * len(self.rows) or not self._same_prefix(arcs)):
+        n_new = len(arcs) - self.n_columns
+        model_parameters = mo_model_parameters.ModelSolveParametersProto()
+        # only what is used comes back: nonzero flows and duals, no reduced costs (halves a warm re-solve)
+        model_parameters.variable_values_filter.skip_zero_values = True
+        model_parameters.dual_values_filter.skip_zero_values = True
+        model_parameters.reduced_costs_filter.filter_by_ids = True
+        parameters = None
+        many = n_new > (REBUILD_FACTOR - 1) * self.n_columns or n_new > REBUILD_NEW_PER_ROW * self.n_rows
+        if self.solver is None or n_new < 0 or not self._same_prefix(arcs) or (many and not self._can_flip(
+                cost, maximize, upper)):
             self._load(arcs, cost, maximize, upper)  # first solve, or so many new columns that the dual simplex
             # from scratch beats the primal simplex from the old basis
-        else:
-            old = len(self.columns)
-            changed = np.flatnonzero(cost[:old] != self.cost)
-            objective = self.solver.Objective()
-            # one wrapper at a time: a list of all variables would cost ~250 bytes per column
-            for k, c in zip(changed.tolist(), cost[changed].tolist(), strict=True):
-                objective.SetCoefficient(self.columns[k], c)
-            if maximize != self.maximize:
-                objective.SetOptimizationDirection(maximize)
-            for k in np.flatnonzero(upper[:old] != self.upper).tolist():
-                self.columns[k].SetUb(float(upper[k]))
-            new = arcs.iloc[old:]
-            for (s, d, y), ub, c in zip(new[["supply", "demand", "yield"]].itertuples(index=False, name=None),
-                                        upper[old:], cost[old:], strict=True):
-                var = self.solver.NumVar(0.0, float(ub), "")
-                self.rows[self.row_of_supply[s]].SetCoefficient(var, 1.0)
-                self.rows[self.row_of_demand[d]].SetCoefficient(var, float(y))
-                objective.SetCoefficient(var, float(c))
-                self.columns.append(var)
-            self.cost, self.maximize, self.upper = cost.copy(), maximize, upper.copy()
-            self.pairs = pair_keys(arcs, len(self.supply_qty))
-            if not self.warm:  # the previous basis stays primal feasible: the primal simplex goes on from it
-                self.solver.SetSolverSpecificParametersAsString(GLOP_WARM)
+            seed = start_from.basis if start_from is not None else None
+            if seed is not None and len(seed.variable_status.ids) <= len(arcs) \
+                    and np.array_equal(start_from.pairs, self.pairs[: len(start_from.pairs)]):
+                self._set_basis(model_parameters, seed, np.full(len(arcs) - len(seed.variable_status.ids),
+                                                                mo_solution.BASIS_STATUS_AT_LOWER_BOUND))
                 self.warm = True
-        status = self.solver.Solve()
-        if status != pywraplp.Solver.OPTIMAL:
-            names = {pywraplp.Solver.INFEASIBLE: "INFEASIBLE", pywraplp.Solver.UNBOUNDED: "UNBOUNDED"}
-            return names.get(status, f"GLOP_STATUS_{status}"), np.zeros(len(arcs)), float("nan"), np.zeros(len(self.rows))
-        response = linear_solver_pb2.MPSolutionResponse()
-        self.solver.FillSolutionResponseProto(response)
+        elif many:  # many new columns: the dual simplex from the old basis, new improving columns at their bound
+            new_status = self._flipped_status(arcs.iloc[self.n_columns:], cost[self.n_columns:], upper[self.n_columns:],
+                                              maximize)
+            basis = self.basis
+            self._update(arcs, cost, maximize, upper)
+            self._set_basis(model_parameters, basis, new_status)
+            parameters = GLOP_DUAL
+        else:
+            self._update(arcs, cost, maximize, upper)
+        if parameters is None:
+            parameters = GLOP_PRIMAL if self.warm or maximize else GLOP_DUAL
+        result = self.solver.solve(parameters, model_parameters, None, mo_callback.CallbackRegistrationProto(),
+                                   None, None)
+        if result.termination.reason != mo_result.TERMINATION_REASON_OPTIMAL or not result.solutions:
+            self.basis = None
+            name = mo_result.TerminationReasonProto.Name(result.termination.reason).removeprefix("TERMINATION_REASON_")
+            return name, np.zeros(len(arcs)), float("nan"), np.zeros(self.n_rows)
+        solution = result.solutions[0]
+        flow = np.zeros(len(arcs))
+        flow[np.asarray(solution.primal_solution.variable_values.ids, dtype=np.int64)] = \
+            solution.primal_solution.variable_values.values
+        duals = np.zeros(self.n_rows)
+        duals[np.asarray(solution.dual_solution.dual_values.ids, dtype=np.int64)] = \
+            solution.dual_solution.dual_values.values
+        self.basis = solution.basis if solution.HasField("basis") else None
+        self.duals = duals
+        self.warm = True
         if len(arcs) > TRIM_ABOVE_COLUMNS:
             return_freed_memory()
-        return ("OPTIMAL", np.asarray(response.variable_value, dtype=float), response.objective_value,
-                np.asarray(response.dual_value, dtype=float))
+        return "OPTIMAL", flow, solution.primal_solution.objective_value, duals
 
 
 #: Hand freed pages back to the OS only after LPs this large: it costs a heap walk and later page
@@ -411,19 +507,3 @@ def return_freed_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
-
-
-class _LazyColumns:
-    """The solver's variables, wrapped in Python objects only when touched (10⁵ wrappers cost 50 ms)."""
-
-    def __init__(self, solver: pywraplp.Solver, n: int) -> None:
-        self.solver, self.n, self.added = solver, n, []
-
-    def __len__(self) -> int:
-        return self.n + len(self.added)
-
-    def __getitem__(self, k: int):
-        return self.solver.variable(k) if k < self.n else self.added[k - self.n]
-
-    def append(self, var) -> None:
-        self.added.append(var)
