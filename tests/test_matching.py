@@ -314,41 +314,55 @@ def test_resolve_reuses_the_optimum_only_when_nothing_it_depends_on_changed(monk
     assert serial.kpis.tkm.iloc[0] == pytest.approx(grown.kpis.tkm.iloc[0], rel=1e-7)
 
 
-@pytest.mark.parametrize("seed", range(12))
+def _assert_lp_optimal(part, cost, maximize, result, sup_q, dem_q, sup_rows, dem_rows):
+    """Same optimum as a cold solve, feasible flows, and duals whose reduced costs prove optimality."""
+    from matching.optimise import _solve_sparse, lp_matrix
+
+    status, flow, value, duals = result
+    ub, matrix, row_lb, row_ub, _, _ = lp_matrix(part, sup_q, dem_q)
+    _, _, cold_value, _ = _solve_sparse(cost, maximize, ub, matrix, row_lb, row_ub)
+    assert status == "OPTIMAL"
+    assert value == pytest.approx(cold_value, rel=1e-9, abs=1e-6)
+    assert float(cost @ flow) == pytest.approx(value, rel=1e-9, abs=1e-6)
+    assert np.all(np.bincount(part.supply, weights=flow, minlength=len(sup_q)) <= sup_q + 1e-6)
+    assert np.all(np.bincount(part.demand, weights=flow * part["yield"], minlength=len(dem_q)) <= dem_q + 1e-6)
+    pi = np.zeros(len(sup_q))
+    pi[sup_rows], pi[dem_rows] = duals[: len(sup_rows)], duals[len(sup_rows):]
+    reduced = cost - pi[part.supply.to_numpy()] - part["yield"].to_numpy() * pi[part.demand.to_numpy()]
+    at_zero = flow < 1e-9
+    assert np.all(reduced[at_zero] <= 1e-6) if maximize else np.all(reduced[at_zero] >= -1e-6)
+
+
+@pytest.mark.parametrize("seed", range(15))
 def test_incremental_lp_equals_a_fresh_solve_after_each_batch_of_columns(seed, monkeypatch):
-    """The warm-started LP must reach the same optimum (and valid duals) as a cold solve."""
+    """Every way the LP goes on from its last basis must reach the optimum of a cold solve, with valid duals:
+    the primal simplex after a few new columns, the dual simplex with new improving columns at their bound
+    after many, a second LP started from the first one's basis, and a switch of objective."""
     from matching import optimise
-    from matching.optimise import IncrementalLP, _solve_sparse, arc_weights, lp_matrix
+    from matching.optimise import IncrementalLP, arc_weights
 
-    if seed % 3:  # always warm-start, however many columns a batch adds
+    route = ("default", "primal", "flipped")[seed % 3]
+    if route == "primal":  # never rebuild or flip, however many columns a batch adds
         monkeypatch.setattr(optimise, "REBUILD_FACTOR", np.inf)
-
+        monkeypatch.setattr(optimise, "REBUILD_NEW_PER_ROW", np.inf)
+    elif route == "flipped":  # every batch counts as many columns
+        monkeypatch.setattr(optimise, "REBUILD_FACTOR", 1.0)
+        monkeypatch.setattr(optimise, "REBUILD_NEW_PER_ROW", 0.0)
     rng = np.random.default_rng(seed)
     arcs, sup_q, dem_q, util = _random_instance(rng, int(rng.integers(3, 12)), int(rng.integers(3, 12)),
                                                 unit_yield=seed % 2 == 0)
     arcs = arcs.sample(frac=1.0, random_state=seed).reset_index(drop=True)
     sup_rows, dem_rows = np.flatnonzero(sup_q > 0), np.flatnonzero(dem_q > 0)
     lp = IncrementalLP(sup_rows, dem_rows, sup_q, dem_q)
-    cuts = sorted({len(arcs), *rng.integers(1, len(arcs) + 1, size=3).tolist()})
-    for k, cut in enumerate(cuts):
+    for cut in sorted({len(arcs), *rng.integers(1, len(arcs) + 1, size=3).tolist()}):
         part = arcs.iloc[:cut]
-        w = arc_weights(part, util)
-        maximize = k == len(cuts) - 1  # the last solve switches to the stage-1 objective, like the check
-        cost = w if maximize else part.distance_km.to_numpy() - 1000.0 * w
-        status, flow, value, duals = lp.solve(part, cost, maximize)
-        ub, matrix, row_lb, row_ub, _, _ = lp_matrix(part, sup_q, dem_q)
-        _, _, cold_value, _ = _solve_sparse(cost, maximize, ub, matrix, row_lb, row_ub)
-        assert status == "OPTIMAL"
-        assert value == pytest.approx(cold_value, rel=1e-9, abs=1e-6)
-        assert float(cost @ flow) == pytest.approx(value, rel=1e-9, abs=1e-6)
-        # flows respect every row; duals give reduced costs of the right sign (LP optimality)
-        assert np.all(np.bincount(part.supply, weights=flow, minlength=len(sup_q)) <= sup_q + 1e-6)
-        assert np.all(np.bincount(part.demand, weights=flow * part["yield"], minlength=len(dem_q)) <= dem_q + 1e-6)
-        pi = np.zeros(len(sup_q))
-        pi[sup_rows], pi[dem_rows] = duals[: len(sup_rows)], duals[len(sup_rows):]
-        reduced = cost - pi[part.supply.to_numpy()] - part["yield"].to_numpy() * pi[part.demand.to_numpy()]
-        at_zero = flow < 1e-9
-        assert np.all(reduced[at_zero] <= 1e-6) if maximize else np.all(reduced[at_zero] >= -1e-6)
+        cost = part.distance_km.to_numpy() - 1000.0 * arc_weights(part, util)
+        _assert_lp_optimal(part, cost, False, lp.solve(part, cost, False), sup_q, dem_q, sup_rows, dem_rows)
+    w = arc_weights(arcs, util)  # the stage-1 check: in a second LP started from the first one's basis ...
+    check = IncrementalLP(sup_rows, dem_rows, sup_q, dem_q)
+    _assert_lp_optimal(arcs, w, True, check.solve(arcs, w, True, start_from=lp), sup_q, dem_q, sup_rows, dem_rows)
+    # ... and in the same LP, switching its objective
+    _assert_lp_optimal(arcs, w, True, lp.solve(arcs, w, True), sup_q, dem_q, sup_rows, dem_rows)
 
 
 def test_arc_pool_returns_exactly_the_arcs_a_fresh_query_would():
