@@ -128,9 +128,7 @@ class _Part:
     z1: float = 0.0  # stage-1 optimum (largest diversion), once known
     rounds: int = 0
     lp: IncrementalLP | None = None  # kept between rounds so each re-solve starts from the last basis
-    check_lp: IncrementalLP | None = None  # the stage-1 check's LP, when kept to continue from
-    check_arcs: pd.DataFrame | None = None  # its columns
-    seed: IncrementalLP | None = None  # an LP over the same rows whose last basis starts this one's first solve
+    solved_objective: tuple[np.ndarray, bool] | None = None  # cost vector and direction ``flow`` is optimal for
 
 
 def solve_by_column_generation(network: Network, cat: Catalogue, objective: str, supply_qty: np.ndarray,
@@ -186,7 +184,7 @@ def solve_by_column_generation(network: Network, cat: Catalogue, objective: str,
             run.loop("weighted", task)
         if not keep:  # free the solvers and the arc pool as soon as the task is done
             for p in task:
-                p.lp = p.check_lp = None
+                p.lp = None
             run.pool = None
             return_freed_memory()
 
@@ -346,17 +344,21 @@ class _Runner:
             for p in pending:
                 if id(p) not in unsure_ids and not self.keep_lps:
                     p.lp = None  # done: free the solver
-            checks = [self._check_part(p) for p in unsure]
+            # the check runs in the component's own LP: switching the objective keeps the basis, which is
+            # primal feasible and usually already optimal for stage 1 (0 pivots at national scale)
+            checks = [_Part(p.in_comp, p.arcs, lp=p.lp) for p in unsure]
             self.loop("stage1", checks)
             pending = []
             for p, chk in zip(unsure, checks, strict=True):
-                if self.keep_lps:
-                    p.check_lp, p.check_arcs = chk.lp, chk.arcs
                 p.rounds += chk.rounds
                 if chk.status != "OPTIMAL":
                     p.status = chk.status
                 elif p.z1 >= chk.value * (1 - 1e-7) - 1e-7:
                     p.z1 = chk.value
+                    if len(chk.arcs) > len(p.arcs):  # arcs the check's pricing added are in the LP now; the
+                        # answer (optimal over the full graph) carries nothing on them
+                        p.flow = np.concatenate([p.flow, np.zeros(len(chk.arcs) - len(p.arcs))])
+                        p.arcs = chk.arcs
                 else:  # stage 1 found arcs the weighted run lacked; keep them and raise M
                     p.arcs = chk.arcs
                     pending.append(p)
@@ -379,20 +381,13 @@ class _Runner:
             return False
         if np.any(p.flow[~_allowed(p.arcs, self.context)] > 0):
             return False
+        if p.solved_objective is None:
+            return False
+        solved_cost, solved_maximize = p.solved_objective
         lexicographic = self.objective == "lexicographic"
         cost, maximize = self._objective("lexw" if lexicographic else "weighted", p.arcs, self.big_m)
-        return maximize == p.lp.maximize and bool(np.array_equal(cost, p.lp.cost))
-
-    def _check_part(self, p: _Part) -> _Part:
-        """The stage-1 check of ``p``: in ``p``'s own LP (switching its objective), or — when LPs are kept
-        to continue from — in a second LP that keeps the stage-1 objective, so neither switches back and
-        forth on every re-solve; that LP starts from the weighted LP's optimal basis."""
-        if not self.keep_lps:
-            return _Part(p.in_comp, p.arcs, lp=p.lp)
-        if p.check_arcs is None:  # a new LP, started from the weighted LP's optimal basis (primal feasible)
-            return _Part(p.in_comp, p.arcs, seed=p.lp)
-        missing = ~_member(pair_keys(p.arcs, self.n), np.sort(pair_keys(p.check_arcs, self.n)))
-        return _Part(p.in_comp, pd.concat([p.check_arcs, p.arcs[missing]], ignore_index=True), lp=p.check_lp)
+        # arcs after the solved ones came from the stage-1 check; the cost formula is the same for all arcs
+        return maximize == solved_maximize and bool(np.array_equal(cost[: len(solved_cost)], solved_cost))
 
     @staticmethod
     def _tkm(arcs: pd.DataFrame) -> np.ndarray:
@@ -419,8 +414,9 @@ class _Runner:
                 p.lp = IncrementalLP(rows[self.supply_qty[rows] > 0], rows[self.demand_qty[rows] > 0],
                                      self.supply_qty, self.demand_qty)
             obj, maximize = self._objective(stage, p.arcs, big_m)
-            status, flow, value, duals = p.lp.solve(p.arcs, obj, maximize, self._upper(p.arcs), start_from=p.seed)
-            p.seed = None
+            status, flow, value, duals = p.lp.solve(p.arcs, obj, maximize, self._upper(p.arcs))
+            if stage in ("lexw", "weighted"):
+                p.solved_objective = (obj, maximize)
             pi = np.zeros(self.n)
             n_sup = len(p.lp.supply_rows)
             pi[p.lp.supply_rows] = duals[:n_sup]

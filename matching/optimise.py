@@ -306,9 +306,8 @@ class IncrementalLP:
 
     Everything crosses into the solver as array-valued protocol buffers (MathOpt's model,
     model-update and basis messages hold parallel id/value arrays): the model in one message,
-    then only the new columns, changed objective coefficients and changed bounds. The last
-    optimal basis can seed another LP over the same rows (:meth:`solve` ``start_from``): the
-    stage-1 check starts from the weighted LP's answer instead of from nothing.
+    then only the new columns, changed objective coefficients and changed bounds — so switching
+    the objective (the stage-1 check) costs one vectorised update and keeps the basis.
     """
 
     def __init__(self, supply_rows: np.ndarray, demand_rows: np.ndarray, supply_qty: np.ndarray,
@@ -420,7 +419,7 @@ class IncrementalLP:
 
     @staticmethod
     def _set_basis(model_parameters, basis: mo_solution.BasisProto, new_status: np.ndarray) -> None:
-        """Start from ``basis`` with the columns after it in ``new_status``."""
+        """Start from ``basis`` with the columns added after it in ``new_status``."""
         start = model_parameters.initial_basis
         start.constraint_status.CopyFrom(basis.constraint_status)
         start.variable_status.CopyFrom(basis.variable_status)
@@ -432,15 +431,13 @@ class IncrementalLP:
         """Whether ``arcs`` starts with this LP's columns, in order (else the LP is rebuilt)."""
         return bool(np.array_equal(pair_keys(arcs.iloc[: len(self.pairs)], len(self.supply_qty)), self.pairs))
 
-    def solve(self, arcs: pd.DataFrame, cost: np.ndarray, maximize: bool, upper: np.ndarray | None = None,
-              start_from: IncrementalLP | None = None) -> tuple[str, np.ndarray, float, np.ndarray]:
+    def solve(self, arcs: pd.DataFrame, cost: np.ndarray, maximize: bool,
+              upper: np.ndarray | None = None) -> tuple[str, np.ndarray, float, np.ndarray]:
         """Optimise ``cost`` over ``arcs``, whose first rows are the columns of the previous call.
 
         ``upper`` bounds each column (default: what its supply and demand allow); a column
         closed with bound 0 — an arc beyond a shortened haul limit — keeps its place, so the
-        basis survives. ``start_from``: an LP over the same rows whose columns are the first
-        of ``arcs``; a freshly built LP starts from its last optimal basis (still primal
-        feasible here). Returns status, flows, objective value and row duals (supply rows,
+        basis survives. Returns status, flows, objective value and row duals (supply rows,
         then demand rows, in the order given at construction).
         """
         cost = np.asarray(cost, dtype=float)
@@ -457,12 +454,6 @@ class IncrementalLP:
                 cost, maximize, upper)):
             self._load(arcs, cost, maximize, upper)  # first solve, or so many new columns that the dual simplex
             # from scratch beats the primal simplex from the old basis
-            seed = start_from.basis if start_from is not None else None
-            if seed is not None and len(seed.variable_status.ids) <= len(arcs) \
-                    and np.array_equal(start_from.pairs, self.pairs[: len(start_from.pairs)]):
-                self._set_basis(model_parameters, seed, np.full(len(arcs) - len(seed.variable_status.ids),
-                                                                mo_solution.BASIS_STATUS_AT_LOWER_BOUND))
-                self.warm = True
         elif many:  # many new columns: the dual simplex from the old basis, new improving columns at their bound
             new_status = self._flipped_status(arcs.iloc[self.n_columns:], cost[self.n_columns:], upper[self.n_columns:],
                                               maximize)
