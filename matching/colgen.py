@@ -440,7 +440,7 @@ class _Runner:
         """Solve, price, add improving arcs, repeat — all ``parts`` in lock-step."""
         for p in parts:
             p.status, p.flow, p.value = "OPTIMAL", np.zeros(len(p.arcs)), 0.0
-        keys = [np.sort(pair_keys(p.arcs, self.n)) for p in parts]  # each LP's arcs (lexw and check LPs differ)
+        keys = [np.sort(pair_keys(p.arcs, self.n)) for p in parts]  # each LP's arcs (parts of one task differ)
         active = list(range(len(parts)))
         for _ in range(self.max_rounds):
             if not active:
