@@ -291,8 +291,8 @@ def _glop_parameters(algorithm: int) -> mo_parameters.SolveParametersProto:
 
 #: Which simplex runs when (chosen by measurement, see docs/benchmarks.md): the dual simplex from
 #: scratch on min-cost LPs (~2× faster than the primal), the primal simplex on max-diversion LPs
-#: and whenever a primal feasible basis is at hand (after columns were added, an objective switched
-#: or a basis handed over from another LP over the same rows).
+#: and whenever a primal feasible basis is at hand (after a few columns were added, or the objective
+#: switched); the dual simplex again after many columns, from the flipped old basis.
 GLOP_DUAL = _glop_parameters(mo_parameters.LP_ALGORITHM_DUAL_SIMPLEX)
 GLOP_PRIMAL = _glop_parameters(mo_parameters.LP_ALGORITHM_PRIMAL_SIMPLEX)
 
@@ -483,7 +483,6 @@ class IncrementalLP:
             solution.dual_solution.dual_values.values
         self.basis = solution.basis if solution.HasField("basis") else None
         self.duals = duals
-        self.warm = True
         if len(arcs) > TRIM_ABOVE_COLUMNS:
             return_freed_memory()
         return "OPTIMAL", flow, solution.primal_solution.objective_value, duals
