@@ -20,6 +20,7 @@ threads while the small ones share lock-step rounds.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -55,6 +56,18 @@ from symbiosis.settings import solver_threads
 #: small ones advance together in lock-step (one pricing query per round serves them all, where
 #: solving each on its own would repeat the per-round Python overhead dozens of times).
 OWN_TASK_ARCS = 50_000
+
+
+@functools.cache
+def _lp_pool() -> ThreadPoolExecutor:
+    """Threads that solve the LPs of one lock-step round side by side.
+
+    Tasks already run in parallel, but the task of many small components is the longest (its
+    components' LPs one after another, then one pricing query); solving them side by side lets it use
+    the core the large components' task leaves idle once it is done. Measured at province scale:
+    column generation 1.7 → 1.6 s.
+    """
+    return ThreadPoolExecutor(solver_threads(), thread_name_prefix="lp")
 
 
 def _tasks(parts: list[_Part]) -> list[list[_Part]]:
@@ -448,7 +461,10 @@ class _Runner:
             pi, lam = np.zeros(self.n), np.zeros(self.n)
             order = sorted(active, key=lambda k: -len(parts[k].arcs))
             todo = [k for k in order if len(parts[k].arcs)]
-            solved = [self._solve(parts[k], stage, big_m) for k in todo]
+            if len(todo) > 1 and solver_threads() > 1:  # GLOP releases the GIL: this task's LPs in parallel
+                solved = list(_lp_pool().map(lambda k: self._solve(parts[k], stage, big_m), todo))
+            else:
+                solved = [self._solve(parts[k], stage, big_m) for k in todo]
             for k, (status, flow, value, pi_k, lam_k) in zip(todo, solved, strict=True):
                 p = parts[k]
                 p.status, p.flow, p.value = status, flow, value
