@@ -16,7 +16,7 @@ from matching.candidates import Candidates, build_candidates
 from matching.colgen import solve_by_column_generation
 from matching.optimise import OBJECTIVES, Solution, solve_lp
 from symbiosis.catalogue import Catalogue, load_catalogue
-from symbiosis.i18n import fmt_numbers, messages
+from symbiosis.i18n import fmt_numbers_by_lang, messages
 from symbiosis.network import Network
 
 _EPS = 1e-9
@@ -150,7 +150,12 @@ def _with_exclusions(network: Network, cat: Catalogue, distances, cand: Candidat
 def _matches(network: Network, cand: Candidates, sol: Solution, ef: np.ndarray, cat: Catalogue) -> pd.DataFrame:
     s = network.streams
     a = cand.arcs.assign(quantity=sol.flow)
-    a = a[a.quantity > _EPS].reset_index(drop=True)
+    a = a[a.quantity > _EPS]
+    rank = np.empty(len(s), dtype=np.int64)  # stream row → position of its id in sorted order
+    rank[np.argsort(s.stream_id.to_numpy(dtype=object), kind="stable")] = np.arange(len(s))
+    # sorted by (supply id, demand id) before any column is built: sorting the finished table would
+    # move every text column, explanations included
+    a = a.iloc[np.lexsort((rank[a.demand.to_numpy()], rank[a.supply.to_numpy()]))].reset_index(drop=True)
     sup, dem = a.supply.to_numpy(), a.demand.to_numpy()
     p = network.parameters
     mass = a.mass_t_per_unit.to_numpy()
@@ -185,50 +190,61 @@ def _matches(network: Network, cand: Candidates, sol: Solution, ef: np.ndarray, 
     nb_firm, nb_km = _next_best(s, cand.arcs, sup, dem)
     out["next_best_receiver_firm_id"] = nb_firm
     out["next_best_distance_km"] = nb_km
-    for lang in ("vi", "en"):
-        out[f"explanation_{lang}"] = _explanations(out, lang, cat)
-    return out.sort_values(["supply_stream_id", "demand_stream_id"]).reset_index(drop=True)
+    for lang, sentences in _explanations(out, cat).items():
+        out[f"explanation_{lang}"] = sentences
+    return out
 
 
-def _next_best(s: pd.DataFrame, arcs: pd.DataFrame, sup: np.ndarray, dem: np.ndarray) -> tuple[list, list]:
-    """For each chosen (supply, demand), the nearest *other* receiver firm the supply could reach."""
+def _next_best(s: pd.DataFrame, arcs: pd.DataFrame, sup: np.ndarray, dem: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each chosen (supply, demand), the nearest *other* receiver firm the supply could reach:
+    the supply's nearest arc, or — when the chosen firm owns that one — its nearest arc to a firm
+    other than that nearest firm (ties: the first arc)."""
     firm_code, firm_names = pd.factorize(s.firm_id.to_numpy())
-    a_sup, a_dem = arcs.supply.to_numpy(), arcs.demand.to_numpy()
-    mine = np.isin(a_sup, sup)  # only supplies that ship something need an alternative
-    a_sup, a_firm, a_km = a_sup[mine], firm_code[a_dem[mine]], arcs.distance_km.to_numpy()[mine]
-    order = np.lexsort((a_km, a_sup))  # by supply, nearest first
-    a_sup, a_firm, a_km = a_sup[order].tolist(), a_firm[order].tolist(), a_km[order].tolist()
-    firms, kms = [], []
-    for k, supply, chosen in zip(np.searchsorted(a_sup, sup).tolist(), sup.tolist(), firm_code[dem].tolist(),
-                                 strict=True):
-        while k < len(a_sup) and a_sup[k] == supply and a_firm[k] == chosen:
-            k += 1  # skip the chosen receiver's own streams
-        found = k < len(a_sup) and a_sup[k] == supply
-        firms.append(firm_names[a_firm[k]] if found else None)
-        kms.append(a_km[k] if found else float("nan"))
-    return firms, kms
+    ships = np.zeros(len(s), dtype=bool)
+    ships[sup] = True
+    mine = np.flatnonzero(ships[arcs.supply.to_numpy()])  # only supplies that ship something need one
+    a_sup, a_km = arcs.supply.to_numpy()[mine], arcs.distance_km.to_numpy()[mine]
+    a_firm = firm_code[arcs.demand.to_numpy()[mine]]
+    nearest = np.full(len(s), -1)
+    nearest[np.unique(a_sup)] = pd.Series(a_km).groupby(a_sup).idxmin().to_numpy()
+    other = np.flatnonzero(a_firm != a_firm[nearest[a_sup]])
+    second = np.full(len(s), -1)
+    if len(other):
+        second[np.unique(a_sup[other])] = other[pd.Series(a_km[other]).groupby(a_sup[other]).idxmin().to_numpy()]
+    pick = np.where(a_firm[nearest[sup]] != firm_code[dem], nearest[sup], second[sup])
+    found = pick >= 0
+    return (np.where(found, np.asarray(firm_names, dtype=object)[a_firm[pick]], None),
+            np.where(found, a_km[pick], np.nan))
 
 
-def _explanations(m: pd.DataFrame, lang: str, cat: Catalogue) -> list[str]:
-    """One sentence per match: what, who to whom, how far, which rule and source, each cost term,
-    and the alternatives (disposal, the next-best partner). Built column by column: numbers are
-    formatted per column, and plain object arrays avoid iterating Arrow strings row by row."""
-    names = cat.materials[f"name_{lang}"].to_dict()
+def _explanations(m: pd.DataFrame, cat: Catalogue, langs: tuple[str, ...] = ("vi", "en")) -> dict[str, list[str]]:
+    """One sentence per match and language: what, who to whom, how far, which rule and source, each
+    cost term, and the alternatives (disposal, the next-best partner). Built column by column: numbers
+    are formatted once per column for all languages, and plain object arrays avoid iterating Arrow
+    strings row by row."""
     sources = {r: text[:120] for r, text in zip(cat.rules.rule_id, cat.rules.source, strict=True)}
-    match, next_best, alone = (messages()[key][lang] for key in
-                               ("explain.match", "explain.next_best", "explain.no_alternative"))
     column = {c: m[c].to_numpy(dtype=object) for c in ("unit", "material_id", "supplier_firm_id",
                                                         "receiver_firm_id", "rule_id", "next_best_receiver_firm_id")}
-    text = [match.format(quantity=q, unit=u, material=names[mat], supplier=a, receiver=b, km=km, rule=r,
-                         source=sources[r], transport=tr, fee=fee)
-            for q, u, mat, a, b, km, r, tr, fee in zip(
-                fmt_numbers(m.quantity, lang, 1), column["unit"], column["material_id"], column["supplier_firm_id"],
-                column["receiver_firm_id"], fmt_numbers(m.distance_km, lang, 1), column["rule_id"],
-                fmt_numbers(m.transport_cost_vnd, lang, 0), fmt_numbers(m.disposal_cost_avoided_vnd, lang, 0),
-                strict=True)]
-    next_km = fmt_numbers(np.nan_to_num(m.next_best_distance_km.to_numpy(dtype=float)), lang, 1)
-    return [f"{sentence} {alone}" if pd.isna(firm) else f"{sentence} {next_best.format(firm=firm, km=km)}"
-            for sentence, firm, km in zip(text, column["next_best_receiver_firm_id"], next_km, strict=True)]
+    numbers = {c: fmt_numbers_by_lang(values, langs, digits) for c, values, digits in (
+        ("quantity", m.quantity, 1), ("km", m.distance_km, 1), ("transport", m.transport_cost_vnd, 0),
+        ("fee", m.disposal_cost_avoided_vnd, 0),
+        ("next_km", np.nan_to_num(m.next_best_distance_km.to_numpy(dtype=float)), 1))}
+    sentences = {}
+    for lang in langs:
+        names = cat.materials[f"name_{lang}"].to_dict()
+        match, next_best, alone = (messages()[key][lang] for key in
+                                   ("explain.match", "explain.next_best", "explain.no_alternative"))
+        text = [match.format(quantity=q, unit=u, material=names[mat], supplier=a, receiver=b, km=km, rule=r,
+                             source=sources[r], transport=tr, fee=fee)
+                for q, u, mat, a, b, km, r, tr, fee in zip(
+                    numbers["quantity"][lang], column["unit"], column["material_id"], column["supplier_firm_id"],
+                    column["receiver_firm_id"], numbers["km"][lang], column["rule_id"], numbers["transport"][lang],
+                    numbers["fee"][lang], strict=True)]
+        sentences[lang] = [
+            f"{sentence} {alone}" if firm is None or firm != firm else f"{sentence} {next_best.format(firm=firm, km=km)}"
+            for sentence, firm, km in zip(text, column["next_best_receiver_firm_id"], numbers["next_km"][lang],
+                                          strict=True)]
+    return sentences
 
 
 def _unmatched_supply(network: Network, cand: Candidates, matches: pd.DataFrame) -> pd.DataFrame:

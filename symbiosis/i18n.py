@@ -77,8 +77,6 @@ def fmt_number(value: float, lang: str = "vi", digits: int = 2) -> str:
     return text.replace(",", "\0").replace(".", decimal).replace("\0", group)
 
 
-_TRAILING_ZEROS = re.compile(r"(\.\d*?)0+(?=\n)")
-_BARE_POINT = re.compile(r"\.(?=\n)")
 _NEGATIVE_ZERO = re.compile(r"(?<=\n)-0(?=\n)")
 
 
@@ -88,16 +86,25 @@ def fmt_numbers(values, lang: str = "vi", digits: int = 2) -> list[str]:
     The per-value work is one f-string; trimming zeros and swapping the separators run
     once over the joined column, which makes tens of thousands of explanations cheap.
     """
+    return fmt_numbers_by_lang(values, (lang,), digits)[lang]
+
+
+def fmt_numbers_by_lang(values, langs, digits: int = 2) -> dict[str, list[str]]:
+    """:func:`fmt_numbers` in several languages, formatting each value once."""
     values = np.asarray(values, dtype=float).tolist()
     if not values:
-        return []
-    group, decimal = _symbols(lang)
+        return {lang: [] for lang in langs}
     text = "\n" + "\n".join(f"{v:,.{digits}f}" for v in values) + "\n"
-    if digits:
-        text = _BARE_POINT.sub("", _TRAILING_ZEROS.sub(r"\1", text))
+    if digits:  # every value has ``digits`` decimals, so this never reaches past the point
+        for _ in range(digits):
+            text = text.replace("0\n", "\n")
+        text = text.replace(".\n", "\n")
     text = _NEGATIVE_ZERO.sub("0", text)
-    text = text.replace(",", "\0").replace(".", decimal).replace("\0", group)
-    return text[1:-1].split("\n")
+    localised = {}
+    for lang in langs:
+        group, decimal = _symbols(lang)
+        localised[lang] = text.replace(",", "\0").replace(".", decimal).replace("\0", group)[1:-1].split("\n")
+    return localised
 
 
 def fmt_date(value: str | dt.date, lang: str = "vi") -> str:
