@@ -158,9 +158,8 @@ class CandidateContext:
         n_codes = max(len(code_ids), 1)
         licence_keys = np.unique(np.array([firm_ids[f] * n_codes + code_ids[c] for f, c in held], dtype=np.int64))
         return cls(
-            licence_code=np.array([code_ids.get(c, -1) if isinstance(c, str) else -1 for c in s.waste_code],
-                                  dtype=np.int64),
-            licence_firm=np.array([firm_ids[f] for f in s.firm_id], dtype=np.int64),
+            licence_code=pd.Index(list(code_ids), dtype=object).get_indexer(s.waste_code.to_numpy(dtype=object)),
+            licence_firm=pd.Index(list(firm_ids), dtype=object).get_indexer(s.firm_id.to_numpy(dtype=object)),
             licence_keys=licence_keys, n_codes=n_codes,
             circuity=params["circuity_factor"], cost_tkm=cost_tkm, mass=mass, fee=fee, limit=limit,
             xyz=unit_vectors(s.lat.to_numpy(dtype=float), s.lon.to_numpy(dtype=float)),
@@ -329,8 +328,12 @@ def build_candidates(network: Network, catalogue: Catalogue | None = None,
     excluded = pd.DataFrame({"supply": flat["i"][~ok], "demand": flat["j"][~ok],
                              "reason": _REASONS[flat["reason"][~ok]], "rule_id": rule_ids[flat["rule"][~ok]],
                              "distance_km": flat["road"][~ok]})
-    # one arc per (supply, demand): keep the rule with the best yield (ties: the first rule in the file)
-    order = np.lexsort((flat["rule"][ok], -flat["yield"][ok], flat["j"][ok], flat["i"][ok]))
+    # one arc per (supply, demand): keep the rule with the best yield (ties: the first rule in the file,
+    # which comes first already — pairs were appended rule by rule — so one stable sort on a single
+    # integer key (pair, then yield from the best) does what a four-key lexsort would)
+    levels, yield_rank = np.unique(-flat["yield"][ok], return_inverse=True)
+    pair = flat["i"][ok].astype(np.int64) * len(s) + flat["j"][ok]
+    order = np.argsort(pair * max(len(levels), 1) + yield_rank.reshape(-1), kind="stable")
     i, j = flat["i"][ok][order], flat["j"][ok][order]
     first = np.ones(len(i), dtype=bool)
     first[1:] = (i[1:] != i[:-1]) | (j[1:] != j[:-1])
