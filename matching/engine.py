@@ -160,29 +160,31 @@ def _matches(network: Network, cand: Candidates, sol: Solution, ef: np.ndarray, 
     p = network.parameters
     mass = a.mass_t_per_unit.to_numpy()
     tonnes = a.quantity.to_numpy() * mass
+    text = {c: _as_text(s[c]) for c in ("stream_id", "firm_id", "park_id", "material_id", "base_unit",
+                                         "hazard_mark_effective")}
+    mark = s.hazard_mark_effective.to_numpy(dtype=object)[sup]
     out = pd.DataFrame({
-        "supply_stream_id": s.stream_id.to_numpy()[sup],
-        "demand_stream_id": s.stream_id.to_numpy()[dem],
-        "supplier_firm_id": s.firm_id.to_numpy()[sup],
-        "receiver_firm_id": s.firm_id.to_numpy()[dem],
-        "supplier_park_id": s.park_id.to_numpy()[sup],
-        "receiver_park_id": s.park_id.to_numpy()[dem],
-        "material_id": s.material_id.to_numpy()[sup],
-        "demand_material_id": s.material_id.to_numpy()[dem],
-        "rule_id": a.rule_id.to_numpy(),
+        "supply_stream_id": text["stream_id"].take(sup),
+        "demand_stream_id": text["stream_id"].take(dem),
+        "supplier_firm_id": text["firm_id"].take(sup),
+        "receiver_firm_id": text["firm_id"].take(dem),
+        "supplier_park_id": text["park_id"].take(sup),
+        "receiver_park_id": text["park_id"].take(dem),
+        "material_id": text["material_id"].take(sup),
+        "demand_material_id": text["material_id"].take(dem),
+        "rule_id": a.rule_id.array,
         "quantity": a.quantity.to_numpy(),
-        "unit": s.base_unit.to_numpy()[sup],
+        "unit": text["base_unit"].take(sup),
         "quantity_received": a.quantity.to_numpy() * a["yield"].to_numpy(),
-        "unit_received": s.base_unit.to_numpy()[dem],
+        "unit_received": text["base_unit"].take(dem),
         "distance_km": a.distance_km.to_numpy(),
         "tkm": tonnes * a.distance_km.to_numpy(),
         "transport_cost_vnd": a.transport_cost_per_unit.to_numpy() * a.quantity.to_numpy(),
         "disposal_cost_avoided_vnd": a.disposal_fee_per_unit.to_numpy() * a.quantity.to_numpy(),
         "landfill_avoided_t": np.where(s.kind.to_numpy()[sup] == "utility", 0.0, tonnes),
         "co2e_avoided_t": tonnes * ef[sup] - tonnes * a.distance_km.to_numpy() * p["ef_truck_kgco2e_per_tkm"] / 1000,
-        "hazard_mark": s.hazard_mark_effective.to_numpy()[sup],
-        "legal_status": np.where(np.isin(s.hazard_mark_effective.to_numpy()[sup], ["NH"]), "licensed_receiver",
-                                 np.where(s.hazard_mark_effective.to_numpy()[sup] == "KS", "hazard_test_passed", "free")),
+        "hazard_mark": text["hazard_mark_effective"].take(sup),
+        "legal_status": np.where(mark == "NH", "licensed_receiver", np.where(mark == "KS", "hazard_test_passed", "free")),
     })
     out["vnd_saved"] = out.disposal_cost_avoided_vnd - out.transport_cost_vnd
     out["virgin_material_id"] = out.demand_material_id
@@ -191,8 +193,18 @@ def _matches(network: Network, cand: Candidates, sol: Solution, ef: np.ndarray, 
     out["next_best_receiver_firm_id"] = nb_firm
     out["next_best_distance_km"] = nb_km
     for lang, sentences in _explanations(out, cat).items():
-        out[f"explanation_{lang}"] = sentences
+        out[f"explanation_{lang}"] = pd.array(sentences, dtype=_TEXT)
     return out
+
+
+#: The dtype pandas gives text columns (Arrow-backed ``str`` from pandas 3, ``object`` before).
+_TEXT = pd.Series(["text"]).dtype
+
+
+def _as_text(column: pd.Series) -> pd.api.extensions.ExtensionArray:
+    """``column`` as an array of the text dtype, to ``take`` rows from: an Arrow-backed column is used
+    as it is (a round trip through Python objects costs ~0.1 s per 10⁵ strings)."""
+    return column.array if column.dtype == _TEXT else pd.Series(column.to_numpy(dtype=object)).array
 
 
 def _next_best(s: pd.DataFrame, arcs: pd.DataFrame, sup: np.ndarray, dem: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -234,16 +246,17 @@ def _explanations(m: pd.DataFrame, cat: Catalogue, langs: tuple[str, ...] = ("vi
         names = cat.materials[f"name_{lang}"].to_dict()
         match, next_best, alone = (messages()[key][lang] for key in
                                    ("explain.match", "explain.next_best", "explain.no_alternative"))
-        text = [match.format(quantity=q, unit=u, material=names[mat], supplier=a, receiver=b, km=km, rule=r,
-                             source=sources[r], transport=tr, fee=fee)
-                for q, u, mat, a, b, km, r, tr, fee in zip(
-                    numbers["quantity"][lang], column["unit"], column["material_id"], column["supplier_firm_id"],
-                    column["receiver_firm_id"], numbers["km"][lang], column["rule_id"], numbers["transport"][lang],
-                    numbers["fee"][lang], strict=True)]
+        # one format call per sentence: the next-best clause is part of the template
+        with_partner = f"{match} {next_best.replace('{km}', '{km_next}')}"  # both clauses name a distance
+        without = f"{match} {alone}"
         sentences[lang] = [
-            f"{sentence} {alone}" if firm is None or firm != firm else f"{sentence} {next_best.format(firm=firm, km=km)}"
-            for sentence, firm, km in zip(text, column["next_best_receiver_firm_id"], numbers["next_km"][lang],
-                                          strict=True)]
+            (without if firm is None or firm != firm else with_partner).format(
+                quantity=q, unit=u, material=names[mat], supplier=a, receiver=b, km=km, rule=r, source=sources[r],
+                transport=tr, fee=fee, firm=firm, km_next=km_next)
+            for q, u, mat, a, b, km, r, tr, fee, firm, km_next in zip(
+                numbers["quantity"][lang], column["unit"], column["material_id"], column["supplier_firm_id"],
+                column["receiver_firm_id"], numbers["km"][lang], column["rule_id"], numbers["transport"][lang],
+                numbers["fee"][lang], column["next_best_receiver_firm_id"], numbers["next_km"][lang], strict=True)]
     return sentences
 
 
@@ -253,19 +266,18 @@ def _unmatched_supply(network: Network, cand: Candidates, matches: pd.DataFrame)
     left = s.quantity_per_year - s.stream_id.map(sent).fillna(0.0).to_numpy()
     rows = s.assign(quantity_left=left)
     rows = rows[rows.quantity_left > 1e-6 * np.maximum(rows.quantity_per_year, 1)]
-    with_arcs = set(cand.arcs.supply)
-    ask = cand.excluded[cand.excluded.supply.isin(rows.index.difference(list(with_arcs)))]  # only these need reasons
-    excluded = ask.groupby("supply").reason.agg(lambda r: sorted(set(r))).to_dict()
-    reasons = []
-    for idx in rows.index:
-        if idx in with_arcs:
-            reasons.append("demand_full")
-        elif idx in excluded:
-            reasons.append("+".join(excluded[idx]))
-        elif idx in cand.compatible_supplies:
-            reasons.append("too_far")
-        else:
-            reasons.append("no_compatible_demand")
+    has_arc = np.zeros(len(network.streams), dtype=bool)
+    has_arc[cand.arcs.supply.to_numpy()] = True
+    ask = cand.excluded[~has_arc[cand.excluded.supply.to_numpy()] & cand.excluded.supply.isin(rows.index)]
+    # only supplies without any arc need their exclusion reasons: distinct, sorted, joined with "+"
+    distinct = ask[["supply", "reason"]].drop_duplicates().sort_values(["supply", "reason"])
+    excluded = distinct.groupby("supply").reason.agg("+".join)
+    compatible = np.zeros(len(network.streams), dtype=bool)
+    compatible[np.fromiter(cand.compatible_supplies, dtype=np.int64, count=len(cand.compatible_supplies))] = True
+    idx = rows.index.to_numpy()
+    named = excluded.reindex(rows.index).to_numpy(dtype=object)
+    reasons = np.where(has_arc[idx], "demand_full", np.where(
+        pd.notna(named), named, np.where(compatible[idx], "too_far", "no_compatible_demand")))
     return pd.DataFrame({"stream_id": rows.stream_id, "firm_id": rows.firm_id, "material_id": rows.material_id,
                          "quantity_left": rows.quantity_left, "unit": rows.base_unit, "reason": reasons}).reset_index(drop=True)
 
@@ -290,7 +302,8 @@ def _kpis(network: Network, matches: pd.DataFrame) -> pd.DataFrame:
         w = waste if park is None else waste[waste.park_id == park]
         total_t = float(w.quantity_per_year.sum())
         diverted = float(m.landfill_avoided_t.sum())
-        firms = set(m.supplier_firm_id) | set(m.receiver_firm_id)
+        firms = pd.unique(np.concatenate([m.supplier_firm_id.to_numpy(dtype=object),
+                                          m.receiver_firm_id.to_numpy(dtype=object)]))
         rows.append({"park_id": park or "TOTAL", "waste_supply_t": total_t, "diverted_t": diverted,
                      "share_diverted": diverted / total_t if total_t else 0.0, "tkm": float(m.tkm.sum()),
                      "vnd_saved": float(m.vnd_saved.sum()), "co2e_avoided_t": float(m.co2e_avoided_t.sum()),

@@ -94,7 +94,7 @@ def fmt_numbers_by_lang(values, langs, digits: int = 2) -> dict[str, list[str]]:
     values = np.asarray(values, dtype=float).tolist()
     if not values:
         return {lang: [] for lang in langs}
-    text = "\n" + "\n".join(f"{v:,.{digits}f}" for v in values) + "\n"
+    text = "\n" + "\n".join(map(f"{{:,.{digits}f}}".format, values)) + "\n"
     if digits:  # every value has ``digits`` decimals, so this never reaches past the point
         for _ in range(digits):
             text = text.replace("0\n", "\n")
