@@ -216,6 +216,33 @@ def test_explanations_in_both_languages():
     assert "3,600,000 VND" in m.explanation_en
 
 
+
+def test_next_best_partner_is_the_nearest_other_firm():
+    """A ships scrap to mill B (10 km; two small input streams) and mill C (20 km). For A→B the
+    alternative is C, not B's other stream; for A→C it is B, the nearest firm overall."""
+    dlat = 10.0 / KM_PER_DEG_LAT
+    tables = _tables(
+        [{"firm_id": "A", "name": "A", "lat": 20.9, "lon": 106.0},
+         {"firm_id": "B", "name": "B", "lat": 20.9 + dlat, "lon": 106.0},
+         {"firm_id": "C", "name": "C", "lat": 20.9 + 2 * dlat, "lon": 106.0}],
+        [{"stream_id": "s", "firm_id": "A", "direction": "output", "material_id": "iron_steel_scrap", "quantity": 100.0,
+          "waste_code": "00 00 01"},
+         {"stream_id": "b1", "firm_id": "B", "direction": "input", "material_id": "iron_steel_scrap", "quantity": 1.0},
+         {"stream_id": "b2", "firm_id": "B", "direction": "input", "material_id": "iron_steel_scrap", "quantity": 1.0},
+         {"stream_id": "c", "firm_id": "C", "direction": "input", "material_id": "iron_steel_scrap", "quantity": 500.0}])
+    m = run_matching(build_network(tables)).matches.set_index("demand_stream_id")
+    assert list(m.index) == ["b1", "b2", "c"]  # sorted by supply, then demand id
+    assert m.loc[["b1", "b2"], "quantity"].tolist() == pytest.approx([1 / 0.9, 1 / 0.9])
+    assert m.loc[["b1", "b2", "c"], "next_best_receiver_firm_id"].tolist() == ["C", "C", "B"]
+    assert m.loc[["b1", "b2", "c"], "next_best_distance_km"].tolist() == pytest.approx([24.0, 24.0, 12.0], rel=1e-6)
+    assert m.at["b1", "explanation_vi"].endswith("Phương án kế tiếp: C (24 km); nếu không trao đổi thì phải trả "
+                                                 "phí xử lý nêu trên.")
+    assert "Next-best partner: B (12 km)" in m.at["c", "explanation_en"]
+    alone = run_matching(build_network(_scrap_pair(200.0))).matches.iloc[0]
+    assert pd.isna(alone.next_best_receiver_firm_id) and np.isnan(alone.next_best_distance_km)
+    assert alone.explanation_en.endswith("No other feasible partner; without an exchange the disposal fee above is paid.")
+
+
 # ------------------------------------------------------------------ column generation vs full graph
 
 
