@@ -122,7 +122,7 @@ class CandidateContext:
     overrides: dict
     receiver_licences: np.ndarray
     licence_code: np.ndarray  # per stream: integer id of its waste code (-1: none)
-    licence_firm: np.ndarray  # per stream: integer id of its firm
+    firm_code: np.ndarray  # per stream: integer id of its firm (licence lookups, same-firm checks)
     licence_keys: np.ndarray  # sorted firm id × n_codes + code id of every licence held
     n_codes: int
     by_material_out: dict
@@ -159,7 +159,7 @@ class CandidateContext:
         licence_keys = np.unique(np.array([firm_ids[f] * n_codes + code_ids[c] for f, c in held], dtype=np.int64))
         return cls(
             licence_code=pd.Index(list(code_ids), dtype=object).get_indexer(s.waste_code.to_numpy(dtype=object)),
-            licence_firm=pd.Index(list(firm_ids), dtype=object).get_indexer(s.firm_id.to_numpy(dtype=object)),
+            firm_code=pd.Index(list(firm_ids), dtype=object).get_indexer(s.firm_id.to_numpy(dtype=object)),
             licence_keys=licence_keys, n_codes=n_codes,
             circuity=params["circuity_factor"], cost_tkm=cost_tkm, mass=mass, fee=fee, limit=limit,
             xyz=unit_vectors(s.lat.to_numpy(dtype=float), s.lon.to_numpy(dtype=float)),
@@ -268,14 +268,16 @@ def build_candidates(network: Network, catalogue: Catalogue | None = None,
     arc_parts, excl_parts = [], []
     compatible: set[int] = set()  # supplies with some rule-compatible demand at any distance
     marks, tests = ctx.mark, ctx.test
+    firm_id = ctx.firm_code  # integers: cheaper to compare than the id strings
     cols: dict[str, list] = {k: [] for k in ("i", "j", "road", "rule", "yield", "reason")}
     for rule_no, rule in enumerate(rules_records):
         sup = by_material_out.get(rule["supply_material_id"])
         dem = by_material_in.get(rule["demand_material_id"])
         if sup is None or dem is None:
             continue
-        dem_firms = np.unique(firm[dem])
-        compatible.update((sup if len(dem_firms) > 1 else sup[firm[sup] != dem_firms[0]]).tolist())
+        dem_firm = firm_id[dem]
+        one_firm = bool(np.all(dem_firm == dem_firm[0]))  # then its own supplies have no partner
+        compatible.update((sup[firm_id[sup] != dem_firm[0]] if one_firm else sup).tolist())
         if rule["demand_material_id"] not in trees:
             trees[rule["demand_material_id"]] = cKDTree(xyz[dem])
         tree_d = trees[rule["demand_material_id"]]
@@ -295,7 +297,7 @@ def build_candidates(network: Network, catalogue: Catalogue | None = None,
         road = chord_to_great_circle(pv) * circuity
         if overrides:
             i, j, road = _apply_overrides(i, j, road, sup, dem, firm, park, overrides)
-        keep = firm[i] != firm[j]
+        keep = firm_id[i] != firm_id[j]
         i, j, road = i[keep], j[keep], road[keep]
         if len(i) == 0:
             continue
@@ -306,7 +308,7 @@ def build_candidates(network: Network, catalogue: Catalogue | None = None,
         licensed = np.zeros(len(i), dtype=bool)
         ask = needs_licence & (code_i >= 0)  # only hazardous pairs need the (costly) licence lookup
         if ask.any():
-            licensed[ask] = np.isin(ctx.licence_firm[j[ask]] * ctx.n_codes + code_i[ask], ctx.licence_keys)
+            licensed[ask] = np.isin(ctx.firm_code[j[ask]] * ctx.n_codes + code_i[ask], ctx.licence_keys)
         needs_test = ((mark == "KS") | (rule["legal_condition"] == "hazard_test")) & ~needs_licence
         reason = np.zeros(len(i), dtype=np.int8)  # 0 ok, 1 not licensed, 2 no test, 3 too far
         reason[needs_licence & ~licensed] = 1

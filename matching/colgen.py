@@ -177,11 +177,15 @@ def solve_by_column_generation(network: Network, cat: Catalogue, objective: str,
         start = build_candidates(network, cat, distances, k_nearest=k_nearest, context=context)
         component = material_components(cat, network.streams)
         start_comp = component[start.arcs.supply.to_numpy()] if len(start.arcs) else np.array([], dtype=np.int64)
+        order = np.argsort(start_comp, kind="stable")  # each component's arcs together, in their order
+        bounds = np.searchsorted(start_comp[order], np.arange(component.max(initial=-1) + 2))
         parts = []
         for comp in np.unique(component[component >= 0]):
             in_comp = component == comp
             if (in_comp & (supply_qty > 0)).any() and (in_comp & (demand_qty > 0)).any():
-                parts.append(_Part(in_comp, start.arcs[start_comp == comp].reset_index(drop=True)))
+                arcs = start.arcs.take(order[bounds[comp]: bounds[comp + 1]])
+                arcs.index = pd.RangeIndex(len(arcs))  # a new frame already: no copy to renumber it
+                parts.append(_Part(in_comp, arcs))
         n_start, excluded, compatible = len(start.arcs), start.excluded, start.compatible_supplies
         del start  # the parts hold the arcs
         tasks = [(task, _Runner(network, cat, objective, supply_qty, demand_qty, is_utility, ef_landfill, context,
