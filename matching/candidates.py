@@ -11,6 +11,7 @@ an arc can never be part of a cost-optimal answer, so pruning it is exact.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -218,11 +219,11 @@ def _pairs_within(sup_xyz: np.ndarray, tree_d: cKDTree, dem_xyz: np.ndarray,
     radius_km = np.where(np.isfinite(radius_km), np.maximum(radius_km, 0.0), np.pi * EARTH_RADIUS_KM)
     chords = 2 * EARTH_RADIUS_KM * np.sin(np.minimum(radius_km, np.pi * EARTH_RADIUS_KM) / (2 * EARTH_RADIUS_KM))
     hits = tree_d.query_ball_point(sup_xyz, r=chords + 1e-9, return_sorted=False)
-    counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
+    counts = np.fromiter(map(len, hits), dtype=np.int64, count=len(hits))
     if counts.sum() == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
     pi = np.repeat(np.arange(len(sup_xyz)), counts)
-    pj = np.fromiter((j for h in hits for j in h), dtype=np.int64, count=int(counts.sum()))
+    pj = np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64, count=int(counts.sum()))
     pv = np.linalg.norm(sup_xyz[pi] - dem_xyz[pj], axis=1)
     return pi, pj, pv
 
