@@ -145,6 +145,7 @@ class _Part:
     rounds: int = 0
     lp: IncrementalLP | None = None  # kept between rounds so each re-solve starts from the last basis
     solved_objective: tuple[np.ndarray, bool] | None = None  # cost vector and direction ``flow`` is optimal for
+    cost_scale: float = 1.0  # largest |cost coefficient| of the last solve: scales the pricing tolerance
 
 
 def solve_by_column_generation(network: Network, cat: Catalogue, objective: str, supply_qty: np.ndarray,
@@ -434,6 +435,7 @@ class _Runner:
                 p.lp = IncrementalLP(rows[self.supply_qty[rows] > 0], rows[self.demand_qty[rows] > 0],
                                      self.supply_qty, self.demand_qty)
             obj, maximize = self._objective(stage, p.arcs, big_m)
+            p.cost_scale = float(np.abs(obj).max(initial=1.0))
             status, flow, value, duals = p.lp.solve(p.arcs, obj, maximize, self._upper(p.arcs))
             if stage in ("lexw", "weighted"):
                 p.solved_objective = (obj, maximize)
@@ -445,6 +447,7 @@ class _Runner:
         _, matrix, row_lb, row_ub, sup_rows, dem_rows = lp_matrix(p.arcs, self.supply_qty, self.demand_qty)
         ub = self._upper(p.arcs)
         obj, maximize = self._objective(stage, p.arcs, big_m)
+        p.cost_scale = float(np.abs(obj).max(initial=1.0))
         if stage == "stage2":
             matrix = sp.vstack([matrix, sp.csr_matrix(arc_weights(p.arcs, self.is_utility))]).tocsr()
             row_lb = np.append(row_lb, p.z1 * (1 - 1e-9) - 1e-9)
@@ -459,7 +462,7 @@ class _Runner:
     def loop(self, stage: str, parts: list[_Part], big_m: float = 0.0) -> None:
         """Solve, price, add improving arcs, repeat — all ``parts`` in lock-step."""
         for p in parts:
-            p.status, p.flow, p.value = "OPTIMAL", np.zeros(len(p.arcs)), 0.0
+            p.status, p.flow, p.value, p.cost_scale = "OPTIMAL", np.zeros(len(p.arcs)), 0.0, 1.0
         keys = [np.sort(pair_keys(p.arcs, self.n)) for p in parts]  # each LP's arcs (parts of one task differ)
         active = list(range(len(parts)))
         for _ in range(self.max_rounds):
@@ -495,7 +498,7 @@ class _Runner:
             still = []
             for k in active:
                 p = parts[k]
-                tol = 1e-9 * max(1.0, float(np.abs(self._objective(stage, p.arcs, big_m)[0]).max(initial=1.0)))
+                tol = 1e-9 * max(1.0, p.cost_scale)
                 mine = p.in_comp[new_supply] & (rc > tol if stage == "stage1" else rc < -tol)
                 if not mine.any():
                     continue

@@ -343,7 +343,8 @@ class IncrementalLP:
         order = np.argsort(rows, kind="stable")  # columns already ascend within a row
         return rows[order], cols[order], coef[order]
 
-    def _load(self, arcs: pd.DataFrame, cost: np.ndarray, maximize: bool, upper: np.ndarray) -> None:
+    def _load(self, arcs: pd.DataFrame, keys: np.ndarray, cost: np.ndarray, maximize: bool,
+              upper: np.ndarray) -> None:
         self.solver = None  # free a previous model before building the next
         n = len(arcs)
         model = mo_model.ModelProto()
@@ -371,10 +372,11 @@ class IncrementalLP:
             return_freed_memory()
         self.n_columns = n
         self.cost, self.maximize, self.upper = np.asarray(cost, dtype=float).copy(), maximize, upper.copy()
-        self.pairs = pair_keys(arcs, len(self.supply_qty))
+        self.pairs = keys
         self.warm = False
 
-    def _update(self, arcs: pd.DataFrame, cost: np.ndarray, maximize: bool, upper: np.ndarray) -> None:
+    def _update(self, arcs: pd.DataFrame, keys: np.ndarray, cost: np.ndarray, maximize: bool,
+                upper: np.ndarray) -> None:
         """Send only what changed: new columns, objective coefficients, direction, bounds."""
         old, n = self.n_columns, len(arcs)
         update = mo_update.ModelUpdateProto()
@@ -401,7 +403,7 @@ class IncrementalLP:
             raise RuntimeError("GLOP refused an incremental update")
         self.n_columns = n
         self.cost, self.maximize, self.upper = cost.copy(), maximize, upper.copy()
-        self.pairs = pair_keys(arcs, len(self.supply_qty))
+        self.pairs = keys
         self.warm = True
 
     def _can_flip(self, cost: np.ndarray, maximize: bool, upper: np.ndarray) -> bool:
@@ -436,9 +438,10 @@ class IncrementalLP:
         start.variable_status.ids.extend(_listed(np.arange(first, first + len(new_status))))
         start.variable_status.values.extend(_listed(new_status))
 
-    def _same_prefix(self, arcs: pd.DataFrame) -> bool:
-        """Whether ``arcs`` starts with this LP's columns, in order (else the LP is rebuilt)."""
-        return bool(np.array_equal(pair_keys(arcs.iloc[: len(self.pairs)], len(self.supply_qty)), self.pairs))
+    def _same_prefix(self, keys: np.ndarray) -> bool:
+        """Whether the arcs (by their pair ``keys``) start with this LP's columns, in order (else the LP is
+        rebuilt)."""
+        return bool(np.array_equal(keys[: len(self.pairs)], self.pairs))
 
     def solve(self, arcs: pd.DataFrame, cost: np.ndarray, maximize: bool,
               upper: np.ndarray | None = None) -> tuple[str, np.ndarray, float, np.ndarray]:
@@ -452,6 +455,7 @@ class IncrementalLP:
         cost = np.asarray(cost, dtype=float)
         upper = column_upper(arcs, self.supply_qty, self.demand_qty) if upper is None else np.asarray(upper, dtype=float)
         n_new = len(arcs) - self.n_columns
+        keys = pair_keys(arcs, len(self.supply_qty))
         model_parameters = mo_model_parameters.ModelSolveParametersProto()
         # only what is used comes back: nonzero flows and duals, no reduced costs (halves a warm re-solve)
         model_parameters.variable_values_filter.skip_zero_values = True
@@ -459,19 +463,19 @@ class IncrementalLP:
         model_parameters.reduced_costs_filter.filter_by_ids = True
         parameters = None
         many = n_new > (REBUILD_FACTOR - 1) * self.n_columns or n_new > REBUILD_NEW_PER_ROW * self.n_rows
-        if self.solver is None or n_new < 0 or not self._same_prefix(arcs) or (many and not self._can_flip(
+        if self.solver is None or n_new < 0 or not self._same_prefix(keys) or (many and not self._can_flip(
                 cost, maximize, upper)):
-            self._load(arcs, cost, maximize, upper)  # first solve, columns not a prefix, or many new columns
+            self._load(arcs, keys, cost, maximize, upper)  # first solve, columns not a prefix, or many new columns
             # while the objective or bounds changed too (the old duals no longer tell which columns improve)
         elif many:  # many new columns: the dual simplex from the old basis, new improving columns at their bound
             new_status = self._flipped_status(arcs.iloc[self.n_columns:], cost[self.n_columns:], upper[self.n_columns:],
                                               maximize)
             basis = self.basis
-            self._update(arcs, cost, maximize, upper)
+            self._update(arcs, keys, cost, maximize, upper)
             self._set_basis(model_parameters, basis, new_status)
             parameters = GLOP_DUAL
         else:
-            self._update(arcs, cost, maximize, upper)
+            self._update(arcs, keys, cost, maximize, upper)
         if parameters is None:
             parameters = GLOP_PRIMAL if self.warm or maximize else GLOP_DUAL
         result = self.solver.solve(parameters, model_parameters, None, mo_callback.CallbackRegistrationProto(),
