@@ -124,8 +124,8 @@ def material_components(cat: Catalogue, streams: pd.DataFrame) -> np.ndarray:
     for a, b in zip(cat.rules.supply_material_id, cat.rules.demand_material_id, strict=True):
         parent[find(("out", a))] = find(("in", b))
     roles = np.where(streams.direction.to_numpy() == "output", "out", "in")
-    # per distinct (role, material), not per stream: a province has ~15 000 streams, a few hundred pairs
-    # pairs in order of first appearance, so components are numbered as the streams first meet them
+    # roots per distinct (role, material) — a few hundred, against ~15 000 streams in a province — taken in
+    # order of first appearance, so components are numbered as the streams first meet them
     pair_of_stream, pairs = pd.MultiIndex.from_arrays([roles, streams.material_id.to_numpy(dtype=object)]).factorize()
     roots = [find(pair) if pair in parent else None for pair in pairs]
     codes = {root: k for k, root in enumerate(dict.fromkeys(root for root in roots if root is not None))}
