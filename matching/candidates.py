@@ -231,7 +231,8 @@ def _pairs_within(sup_xyz: np.ndarray, tree_d: cKDTree, dem_xyz: np.ndarray,
 def build_candidates(network: Network, catalogue: Catalogue | None = None,
                      distances: pd.DataFrame | None = None, supply_mask: np.ndarray | None = None,
                      radius_cap: np.ndarray | None = None, k_nearest: int | None = None,
-                     context: "CandidateContext | None" = None, economic_pruning: bool = True) -> Candidates:
+                     context: "CandidateContext | None" = None, economic_pruning: bool = True,
+                     list_excluded: bool = True) -> Candidates:
     """Generate feasible supply→demand arcs (see module docstring).
 
     Parameters
@@ -250,6 +251,10 @@ def build_candidates(network: Network, catalogue: Catalogue | None = None,
     economic_pruning
         Drop arcs longer than the economic haul (exact for every objective without a
         diversion target; a target can make such hauls worthwhile).
+    list_excluded
+        Also return the pairs the legal gate or the distance excluded, with their reasons
+        (column generation's pricing asks for arcs only: at province scale it would build
+        ~145 000 such rows per query and discard them).
     """
     ctx = context or CandidateContext.build(network, catalogue or load_catalogue(), distances, economic_pruning)
     s = network.streams
@@ -328,6 +333,10 @@ def build_candidates(network: Network, catalogue: Catalogue | None = None,
                                                       ("yield", float), ("reason", np.int8))}
     rule_ids = np.array([r["rule_id"] for r in rules_records] or [""], dtype=object)
     ok = flat["reason"] == 0
+    if not list_excluded:
+        ok_rows = np.flatnonzero(ok)
+        flat = {k: v[ok_rows] for k, v in flat.items()}
+        ok = np.ones(len(ok_rows), dtype=bool)
     excluded = pd.DataFrame({"supply": flat["i"][~ok], "demand": flat["j"][~ok],
                              "reason": _REASONS[flat["reason"][~ok]], "rule_id": rule_ids[flat["rule"][~ok]],
                              "distance_km": flat["road"][~ok]})

@@ -600,7 +600,7 @@ class _ArcPool:
         query = mask & (radius > self.covered + 1e-9)
         if query.any():
             found = build_candidates(self.network, self.cat, supply_mask=query, radius_cap=radius,
-                                     context=self.context).arcs
+                                     context=self.context, list_excluded=False).arcs
             fresh = found[found.distance_km.to_numpy() > self.covered[found.supply.to_numpy()] + 1e-9]
             fresh = fresh[~_member(pair_keys(fresh, self.n), self.keys)]  # e.g. arcs of the starting set
             self.arcs = pd.concat([self.arcs, fresh], ignore_index=True)
