@@ -284,10 +284,32 @@ REBUILD_FACTOR = 1.25
 REBUILD_NEW_PER_ROW = 1.0
 
 
-def _listed(values) -> list:
-    """``values`` as a Python list: a protobuf repeated field's ``extend`` takes a list ~4× faster than
-    a numpy array, whose elements it would convert one by one."""
-    return np.asarray(values).tolist()
+def _varint(value: int) -> bytes:
+    """One non-negative integer as a protobuf varint (a field's tag or length)."""
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _append(message, field: str, values) -> None:
+    """Append ``values`` to a repeated numeric ``field`` of a protobuf ``message``.
+
+    Doubles go in as their packed wire encoding (raw little-endian bytes) merged into the message,
+    ~10× faster than ``extend``, which converts element by element; integers (ids, enums, booleans)
+    as a Python list, which ``extend`` takes ~4× faster than a numpy array (a numpy varint encoder
+    was no faster). It matters for LPs of 10⁵–10⁶ columns; tests check it equals ``extend``."""
+    descriptor = message.DESCRIPTOR.fields_by_name[field]
+    if descriptor.type != descriptor.TYPE_DOUBLE:
+        getattr(message, field).extend(np.asarray(values).tolist())
+        return
+    payload = np.asarray(values, dtype="<f8").tobytes()
+    if payload:
+        message.MergeFromString(_varint(descriptor.number << 3 | 2) + _varint(len(payload)) + payload)
+    else:
+        message.SetInParent()  # as ``extend([])`` does: the sub-message is present, if empty
 
 
 def _glop_parameters(algorithm: int) -> mo_parameters.SolveParametersProto:
@@ -349,22 +371,22 @@ class IncrementalLP:
         n = len(arcs)
         model = mo_model.ModelProto()
         ids = np.arange(n)
-        model.variables.ids.extend(_listed(ids))
-        model.variables.lower_bounds.extend(_listed(np.zeros(n)))
-        model.variables.upper_bounds.extend(_listed(upper))
-        model.variables.integers.extend(_listed(np.zeros(n, dtype=bool)))
+        _append(model.variables, "ids", ids)
+        _append(model.variables, "lower_bounds", np.zeros(n))
+        _append(model.variables, "upper_bounds", upper)
+        _append(model.variables, "integers", np.zeros(n, dtype=bool))
         model.objective.maximize = maximize
-        model.objective.linear_coefficients.ids.extend(_listed(ids))
-        model.objective.linear_coefficients.values.extend(_listed(cost))
+        _append(model.objective.linear_coefficients, "ids", ids)
+        _append(model.objective.linear_coefficients, "values", cost)
         row_ub = np.concatenate([self.supply_qty[self.supply_rows], self.demand_qty[self.demand_rows]])
-        model.linear_constraints.ids.extend(_listed(np.arange(self.n_rows)))
-        model.linear_constraints.lower_bounds.extend(_listed(np.full(self.n_rows, -np.inf)))
-        model.linear_constraints.upper_bounds.extend(_listed(row_ub))
+        _append(model.linear_constraints, "ids", np.arange(self.n_rows))
+        _append(model.linear_constraints, "lower_bounds", np.full(self.n_rows, -np.inf))
+        _append(model.linear_constraints, "upper_bounds", row_ub)
         rows, cols, coef = self._entries(arcs, 0)
         matrix = model.linear_constraint_matrix
-        matrix.row_ids.extend(_listed(rows))
-        matrix.column_ids.extend(_listed(cols))
-        matrix.coefficients.extend(_listed(coef))
+        _append(matrix, "row_ids", rows)
+        _append(matrix, "column_ids", cols)
+        _append(matrix, "coefficients", coef)
         del rows, cols, coef
         self.solver = mathopt_core.new(mo_parameters.SOLVER_TYPE_GLOP, model, mo_parameters.SolverInitializerProto())
         del model
@@ -383,22 +405,22 @@ class IncrementalLP:
         changed = np.flatnonzero(cost[:old] != self.cost)
         new = np.arange(old, n)
         objective = update.objective_updates
-        objective.linear_coefficients.ids.extend(_listed(np.concatenate([changed, new])))
-        objective.linear_coefficients.values.extend(_listed(np.concatenate([cost[changed], cost[old:]])))
+        _append(objective.linear_coefficients, "ids", np.concatenate([changed, new]))
+        _append(objective.linear_coefficients, "values", np.concatenate([cost[changed], cost[old:]]))
         if maximize != self.maximize:
             objective.direction_update = maximize
         bounds = np.flatnonzero(upper[:old] != self.upper)
-        update.variable_updates.upper_bounds.ids.extend(_listed(bounds))
-        update.variable_updates.upper_bounds.values.extend(_listed(upper[bounds]))
+        _append(update.variable_updates.upper_bounds, "ids", bounds)
+        _append(update.variable_updates.upper_bounds, "values", upper[bounds])
         if len(new):
-            update.new_variables.ids.extend(_listed(new))
-            update.new_variables.lower_bounds.extend(_listed(np.zeros(len(new))))
-            update.new_variables.upper_bounds.extend(_listed(upper[old:]))
-            update.new_variables.integers.extend(_listed(np.zeros(len(new), dtype=bool)))
+            _append(update.new_variables, "ids", new)
+            _append(update.new_variables, "lower_bounds", np.zeros(len(new)))
+            _append(update.new_variables, "upper_bounds", upper[old:])
+            _append(update.new_variables, "integers", np.zeros(len(new), dtype=bool))
             rows, cols, coef = self._entries(arcs.iloc[old:], old)
-            update.linear_constraint_matrix_updates.row_ids.extend(_listed(rows))
-            update.linear_constraint_matrix_updates.column_ids.extend(_listed(cols))
-            update.linear_constraint_matrix_updates.coefficients.extend(_listed(coef))
+            _append(update.linear_constraint_matrix_updates, "row_ids", rows)
+            _append(update.linear_constraint_matrix_updates, "column_ids", cols)
+            _append(update.linear_constraint_matrix_updates, "coefficients", coef)
         if not self.solver.update(update):  # GLOP takes all of these in place; never expected
             raise RuntimeError("GLOP refused an incremental update")
         self.n_columns = n
@@ -435,8 +457,8 @@ class IncrementalLP:
         start.constraint_status.CopyFrom(basis.constraint_status)
         start.variable_status.CopyFrom(basis.variable_status)
         first = len(basis.variable_status.ids)
-        start.variable_status.ids.extend(_listed(np.arange(first, first + len(new_status))))
-        start.variable_status.values.extend(_listed(new_status))
+        _append(start.variable_status, "ids", np.arange(first, first + len(new_status)))
+        _append(start.variable_status, "values", new_status)
 
     def _same_prefix(self, keys: np.ndarray) -> bool:
         """Whether the arcs (by their pair ``keys``) start with this LP's columns, in order (else the LP is

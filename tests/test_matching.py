@@ -341,6 +341,36 @@ def test_resolve_reuses_the_optimum_only_when_nothing_it_depends_on_changed(monk
     assert serial.kpis.tkm.iloc[0] == pytest.approx(grown.kpis.tkm.iloc[0], rel=1e-7)
 
 
+@settings(max_examples=60, deadline=None)
+@given(ids=st.lists(st.integers(0, 2**40), max_size=40), values=st.lists(st.floats(allow_nan=False), max_size=40),
+       flags=st.lists(st.booleans(), max_size=40), statuses=st.lists(st.integers(0, 5), max_size=40))
+def test_packed_append_equals_protobuf_extend(ids, values, flags, statuses):
+    """``IncrementalLP`` fills MathOpt messages' doubles as packed wire bytes; the result must be what
+    protobuf's own ``extend`` builds (over 15 doubles the length needs a 2-byte varint; an empty list
+    still marks the sub-message present)."""
+    from ortools.math_opt import model_pb2, solution_pb2
+
+    from matching.optimise import _append
+
+    fast, slow = model_pb2.ModelProto(), model_pb2.ModelProto()
+    for message in (fast.variables, fast.objective.linear_coefficients):
+        _append(message, "ids", ids)
+    _append(fast.variables, "upper_bounds", values)
+    _append(fast.variables, "integers", flags)
+    _append(fast.objective.linear_coefficients, "values", values)
+    _append(fast.variables, "ids", ids)  # appending twice keeps both
+    slow.variables.ids.extend(ids + ids)
+    slow.objective.linear_coefficients.ids.extend(ids)
+    slow.variables.upper_bounds.extend(values)
+    slow.variables.integers.extend(flags)
+    slow.objective.linear_coefficients.values.extend(values)
+    assert fast == slow
+    basis_fast, basis_slow = solution_pb2.BasisProto(), solution_pb2.BasisProto()
+    _append(basis_fast.variable_status, "values", statuses)
+    basis_slow.variable_status.values.extend(statuses)
+    assert basis_fast == basis_slow
+
+
 def _assert_lp_optimal(part, cost, maximize, result, sup_q, dem_q, sup_rows, dem_rows):
     """Same optimum as a cold solve, feasible flows, and duals whose reduced costs prove optimality."""
     from matching.optimise import _solve_sparse, lp_matrix
