@@ -119,6 +119,9 @@ class CandidateContext:
     is_out: np.ndarray
     mark: np.ndarray
     test: np.ndarray
+    hazardous: np.ndarray  # per stream: marked NH or tested hazardous (needs a licensed receiver)
+    marked_ks: np.ndarray  # per stream: marked KS (needs a hazard test)
+    tested_safe: np.ndarray  # per stream: hazard test result non-hazardous
     code: np.ndarray
     overrides: dict
     receiver_licences: np.ndarray
@@ -166,6 +169,10 @@ class CandidateContext:
             xyz=unit_vectors(s.lat.to_numpy(dtype=float), s.lon.to_numpy(dtype=float)),
             firm=s.firm_id.to_numpy(), park=s.park_id.to_numpy(), material=material, is_out=is_out,
             mark=s.hazard_mark_effective.to_numpy(), test=s.hazard_test_result.to_numpy(), code=s.waste_code.to_numpy(),
+            # the legal gate as booleans: comparing strings for every candidate pair costs more than the query
+            hazardous=((s.hazard_mark_effective == "NH") | (s.hazard_test_result == "hazardous")).to_numpy(dtype=bool),
+            marked_ks=(s.hazard_mark_effective == "KS").to_numpy(dtype=bool),
+            tested_safe=(s.hazard_test_result == "non_hazardous").to_numpy(dtype=bool),
             overrides=distance_override(distances), receiver_licences=s.firm_id.map(licences).to_numpy(),
             by_material_out=_group_rows(out_idx, material[out_idx]),
             by_material_in=_group_rows(in_idx, material[in_idx]),
@@ -273,7 +280,6 @@ def build_candidates(network: Network, catalogue: Catalogue | None = None,
 
     arc_parts, excl_parts = [], []
     compatible: set[int] = set()  # supplies with some rule-compatible demand at any distance
-    marks, tests = ctx.mark, ctx.test
     firm_id = ctx.firm_code  # integers: cheaper to compare than the id strings
     cols: dict[str, list] = {k: [] for k in ("i", "j", "road", "rule", "yield", "reason")}
     for rule_no, rule in enumerate(rules_records):
@@ -308,17 +314,16 @@ def build_candidates(network: Network, catalogue: Catalogue | None = None,
         if len(i) == 0:
             continue
         # legal gate
-        mark, test = marks[i], tests[i]
-        needs_licence = (mark == "NH") | (test == "hazardous") | (rule["legal_condition"] == "hazardous_licence")
+        needs_licence = ctx.hazardous[i] | (rule["legal_condition"] == "hazardous_licence")
         code_i = ctx.licence_code[i]
         licensed = np.zeros(len(i), dtype=bool)
         ask = needs_licence & (code_i >= 0)  # only hazardous pairs need the (costly) licence lookup
         if ask.any():
             licensed[ask] = np.isin(ctx.firm_code[j[ask]] * ctx.n_codes + code_i[ask], ctx.licence_keys)
-        needs_test = ((mark == "KS") | (rule["legal_condition"] == "hazard_test")) & ~needs_licence
+        needs_test = (ctx.marked_ks[i] | (rule["legal_condition"] == "hazard_test")) & ~needs_licence
         reason = np.zeros(len(i), dtype=np.int8)  # 0 ok, 1 not licensed, 2 no test, 3 too far
         reason[needs_licence & ~licensed] = 1
-        reason[needs_test & (test != "non_hazardous")] = 2
+        reason[needs_test & ~ctx.tested_safe[i]] = 2
         reason[(reason == 0) & (road > limit[i] + 1e-9)] = 3
         cols["i"].append(i)
         cols["j"].append(j)
