@@ -56,7 +56,8 @@ def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
 class Candidates:
     """Feasible arcs and the pairs excluded by the legal gate or distance.
 
-    ``arcs`` columns: supply (row in ``network.streams``), demand (row), rule_id, yield,
+    ``arcs`` columns: supply (row in ``network.streams``), demand (row), rule_id (categorical over the
+    catalogue's rule ids: column generation slices and concatenates arc tables every round), yield,
     distance_km (road), mass_t_per_unit, transport_cost_per_unit (VND per supply unit),
     disposal_fee_per_unit. ``excluded`` columns: supply, demand, rule_id, reason, distance_km.
     """
@@ -356,7 +357,8 @@ def build_candidates(network: Network, catalogue: Catalogue | None = None,
     first[1:] = (i[1:] != i[:-1]) | (j[1:] != j[:-1])
     pick = order[first]
     arcs = pd.DataFrame({"supply": flat["i"][ok][pick].astype(np.int64), "demand": flat["j"][ok][pick].astype(np.int64),
-                         "rule_id": rule_ids[flat["rule"][ok][pick]], "yield": flat["yield"][ok][pick],
+                         "rule_id": pd.Categorical.from_codes(flat["rule"][ok][pick], categories=rule_ids),
+                         "yield": flat["yield"][ok][pick],
                          "distance_km": flat["road"][ok][pick]})
     arcs["mass_t_per_unit"] = mass[arcs.supply.to_numpy()]
     arcs["transport_cost_per_unit"] = cost_tkm * arcs.mass_t_per_unit * arcs.distance_km

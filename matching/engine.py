@@ -172,7 +172,7 @@ def _matches(network: Network, cand: Candidates, sol: Solution, ef: np.ndarray, 
         "receiver_park_id": text["park_id"].take(dem),
         "material_id": text["material_id"].take(sup),
         "demand_material_id": text["material_id"].take(dem),
-        "rule_id": a.rule_id.array,
+        "rule_id": a.rule_id.astype(_TEXT).array,  # a categorical in the arc tables
         "quantity": a.quantity.to_numpy(),
         "unit": text["base_unit"].take(sup),
         "quantity_received": a.quantity.to_numpy() * a["yield"].to_numpy(),
