@@ -429,13 +429,13 @@ class _Runner:
 
     def _solve(self, p: _Part, stage: str, big_m: float):
         """LP of one component; returns its row duals scattered to stream rows and λ."""
+        obj, maximize = self._objective(stage, p.arcs, big_m)
+        p.cost_scale = float(np.abs(obj).max(initial=1.0))
         if stage != "stage2":
             if p.lp is None:
                 rows = np.flatnonzero(p.in_comp)
                 p.lp = IncrementalLP(rows[self.supply_qty[rows] > 0], rows[self.demand_qty[rows] > 0],
                                      self.supply_qty, self.demand_qty)
-            obj, maximize = self._objective(stage, p.arcs, big_m)
-            p.cost_scale = float(np.abs(obj).max(initial=1.0))
             status, flow, value, duals = p.lp.solve(p.arcs, obj, maximize, self._upper(p.arcs))
             if stage in ("lexw", "weighted"):
                 p.solved_objective = (obj, maximize)
@@ -444,20 +444,16 @@ class _Runner:
             pi[p.lp.supply_rows] = duals[:n_sup]
             pi[p.lp.demand_rows] = duals[n_sup:]
             return status, flow, value, pi, big_m if stage == "lexw" else 0.0
+        # stage 2: least t·km with diversion held at its optimum (a dense side row), solved from scratch
         _, matrix, row_lb, row_ub, sup_rows, dem_rows = lp_matrix(p.arcs, self.supply_qty, self.demand_qty)
-        ub = self._upper(p.arcs)
-        obj, maximize = self._objective(stage, p.arcs, big_m)
-        p.cost_scale = float(np.abs(obj).max(initial=1.0))
-        if stage == "stage2":
-            matrix = sp.vstack([matrix, sp.csr_matrix(arc_weights(p.arcs, self.is_utility))]).tocsr()
-            row_lb = np.append(row_lb, p.z1 * (1 - 1e-9) - 1e-9)
-            row_ub = np.append(row_ub, np.inf)
-        status, flow, value, duals = _solve_sparse(obj, maximize, ub, matrix, row_lb, row_ub)
+        matrix = sp.vstack([matrix, sp.csr_matrix(arc_weights(p.arcs, self.is_utility))]).tocsr()
+        row_lb = np.append(row_lb, p.z1 * (1 - 1e-9) - 1e-9)
+        row_ub = np.append(row_ub, np.inf)
+        status, flow, value, duals = _solve_sparse(obj, maximize, self._upper(p.arcs), matrix, row_lb, row_ub)
         pi = np.zeros(self.n)
         pi[sup_rows] = duals[: len(sup_rows)]
         pi[dem_rows] = duals[len(sup_rows): len(sup_rows) + len(dem_rows)]
-        lam = duals[-1] if stage == "stage2" and status == "OPTIMAL" else big_m if stage == "lexw" else 0.0
-        return status, flow, value, pi, lam
+        return status, flow, value, pi, duals[-1] if status == "OPTIMAL" else 0.0
 
     def loop(self, stage: str, parts: list[_Part], big_m: float = 0.0) -> None:
         """Solve, price, add improving arcs, repeat — all ``parts`` in lock-step."""

@@ -20,6 +20,8 @@ from symbiosis.i18n import fmt_numbers_by_lang, messages
 from symbiosis.network import Network
 
 _EPS = 1e-9
+#: The dtype pandas gives text columns (Arrow-backed ``str`` from pandas 3, ``object`` before).
+_TEXT = pd.Series(["text"]).dtype
 #: Above this many rule-compatible supply–demand pairs, ``method="auto"`` uses column generation.
 FULL_GRAPH_LIMIT = 200_000
 
@@ -195,10 +197,6 @@ def _matches(network: Network, cand: Candidates, sol: Solution, ef: np.ndarray, 
     for lang, sentences in _explanations(out, cat).items():
         out[f"explanation_{lang}"] = pd.array(sentences, dtype=_TEXT)
     return out
-
-
-#: The dtype pandas gives text columns (Arrow-backed ``str`` from pandas 3, ``object`` before).
-_TEXT = pd.Series(["text"]).dtype
 
 
 def _as_text(column: pd.Series) -> pd.api.extensions.ExtensionArray:
