@@ -70,6 +70,31 @@ def _lp_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(solver_threads(), thread_name_prefix="lp")
 
 
+#: Each pricing round adds to a component only the ``ADD_PER_ROW`` most improving new arcs of every
+#: supply and of every demand (an arc stays if it is among the best of either end). Adding every
+#: improving arc made the LPs large and their restarts slow: at national scale the first round from
+#: a one-partner start found 916 000 improving arcs for the largest LP (72 000 rows); with 2 per row
+#: its column generation took 23 s instead of 39 s, with 1 per row 26 s (more rounds), 3 or 4 per
+#: row 28 s. Exactness is untouched: arcs left out are priced again next round, and the loop ends
+#: only when no arc improves.
+ADD_PER_ROW = 2
+
+
+def _rank_in_group(group: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Rank of each element by ``score`` (ascending, from 0) among the elements of its ``group``."""
+    order = np.lexsort((score, group))
+    sorted_group = group[order]
+    starts = np.flatnonzero(np.r_[True, sorted_group[1:] != sorted_group[:-1]])
+    rank = np.empty(len(group), dtype=np.int64)
+    rank[order] = np.arange(len(group)) - np.repeat(starts, np.diff(np.r_[starts, len(group)]))
+    return rank
+
+
+def best_per_row(supply: np.ndarray, demand: np.ndarray, score: np.ndarray, per_row: int) -> np.ndarray:
+    """Mask of the arcs among the ``per_row`` lowest ``score`` of their supply or of their demand."""
+    return (_rank_in_group(supply, score) < per_row) | (_rank_in_group(demand, score) < per_row)
+
+
 def _tasks(parts: list[_Part]) -> list[list[_Part]]:
     """Large components one per task, the small ones in one task; largest task first.
 
@@ -83,13 +108,15 @@ def _tasks(parts: list[_Part]) -> list[list[_Part]]:
 
 
 def default_k_nearest(n_streams: int) -> int:
-    """Partners per stream in the starting set: 8 up to 50 000 streams, 4 beyond.
+    """Partners per stream in the starting set: 8 up to 50 000 streams, 1 beyond.
 
-    Measured (docs/benchmarks.md): at province scale 8 is ~10 % faster than 4; at national scale
-    both take the same time, but with 4 the start set and the largest LP are half the size (peak
-    memory 2.8 → 1.9 GB). Exactness does not depend on it.
+    Measured (docs/benchmarks.md): at province scale 8 is ~10 % faster than 4. At national scale
+    (with :data:`ADD_PER_ROW` arcs per row and round) the largest LP grows from 200 000 columns with
+    1 partner to 375 000, against 383 000 → 481 000 with 2 and 746 000 → 786 000 with 4; column
+    generation took 25, 27 and 38 s, and the smaller LPs need less memory. Exactness does not
+    depend on it.
     """
-    return 8 if n_streams <= 50_000 else 4
+    return 8 if n_streams <= 50_000 else 1
 
 
 @dataclass(frozen=True)
@@ -490,7 +517,7 @@ class _Runner:
             found = self.pool.within(mask, radius)
             new = self.pool.columns(found)
             rc = self._reduced_cost(stage, new, pi, lam, big_m)
-            new_supply = new.supply.to_numpy()
+            new_supply, new_demand = new.supply.to_numpy(), new.demand.to_numpy()
             still = []
             for k in active:
                 p = parts[k]
@@ -498,8 +525,11 @@ class _Runner:
                 mine = p.in_comp[new_supply] & (rc > tol if stage == "stage1" else rc < -tol)
                 if not mine.any():
                     continue
-                add = found[mine]
-                add = add[~_member(self.pool.row_keys[add], keys[k])]  # arcs at their bound price out too
+                sel = np.flatnonzero(mine)
+                sel = sel[~_member(self.pool.row_keys[found[sel]], keys[k])]  # arcs at their bound price out too
+                sel = sel[best_per_row(new_supply[sel], new_demand[sel], -rc[sel] if stage == "stage1" else rc[sel],
+                                       ADD_PER_ROW)]
+                add = found[sel]
                 if len(add) == 0:
                     continue
                 keys[k] = np.sort(np.concatenate([keys[k], self.pool.row_keys[add]]))
