@@ -210,7 +210,7 @@ def _generated(table: pd.DataFrame) -> str:
             " for the national scale — with materials drawn from the exchange rules). Times in seconds; `resolve_s` = solve only"
             " (what a parameter change re-runs: `resolve_after_fee_change_s` doubles the landfill fee,"
             " `resolve_after_haul_change_s` cuts the maximum haul to 60 %, continuing from the state the first solve"
-            " kept — instances up to 1 000 000 arcs keep one; larger ones solve again from scratch);"
+            " kept — instances of up to 50 000 streams keep one; larger ones solve again from scratch);"
             " peak RSS of the process (it also generated the instance): `peak_rss_end_to_end_mb` after the first"
             " end-to-end run, `peak_rss_matching_mb` after the re-solves too, `peak_rss_mb` at the end (with the"
             " side-by-side comparisons).\n"

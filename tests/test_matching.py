@@ -560,7 +560,7 @@ def test_continuing_from_a_kept_state_gives_the_fresh_optimum(objective, changes
 
 
 def test_state_is_kept_only_for_instances_up_to_the_size_limit(monkeypatch):
-    """Keeping LPs costs memory: above WARM_MAX_ARCS nothing is kept and a change solves from scratch."""
+    """Keeping LPs costs memory: above WARM_MAX_STREAMS nothing is kept and a change solves from scratch."""
     from dataclasses import replace
 
     import matching.colgen as colgen
@@ -568,10 +568,10 @@ def test_state_is_kept_only_for_instances_up_to_the_size_limit(monkeypatch):
 
     net = build_network(synthetic_tables(40, 200, seed=5))
     colgen._WARM.clear()
-    monkeypatch.setattr(colgen, "WARM_MAX_ARCS", 10)
+    monkeypatch.setattr(colgen, "WARM_MAX_STREAMS", 10)
     first = run_matching(net, method="colgen")
     assert first.optimal and not colgen._WARM
-    monkeypatch.setattr(colgen, "WARM_MAX_ARCS", 1_000_000)
+    monkeypatch.setattr(colgen, "WARM_MAX_STREAMS", 50_000)
     run_matching(net, method="colgen")  # answered from the solved-instance cache: still nothing kept
     colgen._SOLVED.clear()
     run_matching(net, method="colgen")
