@@ -52,10 +52,13 @@ from symbiosis.network import Network
 from symbiosis.settings import solver_threads
 
 
-#: A component whose starting LP has at least this many arcs is solved as its own task; the many
-#: small ones advance together in lock-step (one pricing query per round serves them all, where
-#: solving each on its own would repeat the per-round Python overhead dozens of times).
-OWN_TASK_ARCS = 50_000
+#: A component of at least this many streams is solved as its own task; the many small ones
+#: advance together in lock-step (one pricing query per round serves them all, where solving each
+#: on its own would repeat the per-round Python overhead dozens of times). A task's LPs live until
+#: the task ends, so large components in one lock-step group would hold memory together (national
+#: scale: 2.1 GB when its 28 smaller components, up to 18 000 streams each, shared one task).
+#: Counted in streams, not start arcs, so that the split does not depend on the start set's size.
+OWN_TASK_STREAMS = 2_000
 
 
 @functools.cache
@@ -100,8 +103,9 @@ def _tasks(parts: list[_Part]) -> list[list[_Part]]:
 
     Only the LPs of running tasks are alive at once, which bounds memory at national scale.
     """
-    tasks = [[p] for p in parts if len(p.arcs) >= OWN_TASK_ARCS]
-    small = [p for p in parts if len(p.arcs) < OWN_TASK_ARCS]
+    own = [int(p.in_comp.sum()) >= OWN_TASK_STREAMS for p in parts]
+    tasks = [[p] for p, alone in zip(parts, own, strict=True) if alone]
+    small = [p for p, alone in zip(parts, own, strict=True) if not alone]
     if small:
         tasks.append(small)
     return sorted(tasks, key=lambda task: -sum(len(p.arcs) for p in task))
