@@ -82,6 +82,16 @@ def _lp_pool() -> ThreadPoolExecutor:
 #: only when no arc improves.
 ADD_PER_ROW = 2
 
+#: In its first ``DROP_ROUNDS`` rounds, an LP of at least ``DROP_MIN_COLUMNS`` columns sheds the
+#: columns at zero whose reduced cost is worse than ``DROP_ABOVE_KM`` km of haul per tonne (they can
+#: come back: pricing sees them again). GLOP keeps its basis across the deletion, and the smaller LP
+#: restarts faster: the largest national LP ends with 178 000 columns instead of 375 000, its column
+#: generation 21.6 s instead of 23.0 s (paired runs); thresholds 5 and 20 km gave 25.1 and 24.3 s.
+#: After those rounds the LP only grows, so column generation converges as usual.
+DROP_ABOVE_KM = 10.0
+DROP_MIN_COLUMNS = 100_000
+DROP_ROUNDS = 4
+
 
 def _rank_in_group(group: np.ndarray, score: np.ndarray) -> np.ndarray:
     """Rank of each element by ``score`` (ascending, from 0) among the elements of its ``group``."""
@@ -509,6 +519,9 @@ class _Runner:
                 p.status, p.flow, p.value = status, flow, value
                 pi += pi_k  # zero outside the component
                 lam[p.in_comp] = lam_k
+            if stage in ("lexw", "weighted"):
+                for k in todo:
+                    self._shed(parts[k], stage, big_m, keys, k)
             for k in order:
                 parts[k].rounds += 1
                 if not len(parts[k].arcs):
@@ -548,6 +561,27 @@ class _Runner:
                 p.flow = np.zeros(len(p.arcs))
             p.flow = np.clip(p.flow, 0, None)
             p.flow[p.flow < 1e-9] = 0.0
+
+    def _shed(self, p: _Part, stage: str, big_m: float, keys: list[np.ndarray], k: int) -> None:
+        """Drop the columns of ``p``'s LP that sit at zero far from entering (see :data:`DROP_ABOVE_KM`)."""
+        lp = p.lp
+        if (p.rounds >= DROP_ROUNDS or len(p.arcs) < DROP_MIN_COLUMNS or p.status != "OPTIMAL" or lp is None
+                or lp.basis is None or lp.n_columns != len(p.arcs)):
+            return
+        at_zero = lp.nonbasic_at_zero()
+        pi = np.zeros(self.n)
+        n_sup = len(lp.supply_rows)
+        pi[lp.supply_rows], pi[lp.demand_rows] = lp.duals[:n_sup], lp.duals[n_sup:]
+        lam = np.full(self.n, big_m if stage == "lexw" else 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):  # utilities weigh nothing: any positive cost is far
+            per_tonne_km = self._reduced_cost(stage, p.arcs, pi, lam, big_m) / p.arcs.mass_t_per_unit.to_numpy()
+        keep = ~(at_zero & (per_tonne_km > DROP_ABOVE_KM))
+        if keep.mean() > 0.95:  # not worth an update
+            return
+        lp.drop(keep)
+        p.arcs = p.arcs[keep].reset_index(drop=True)
+        p.flow = p.flow[keep]
+        keys[k] = np.sort(pair_keys(p.arcs, self.n))
 
     def _reduced_cost(self, stage: str, new: pd.DataFrame, pi: np.ndarray, lam: np.ndarray,
                       big_m: float) -> np.ndarray:

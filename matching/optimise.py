@@ -349,6 +349,8 @@ class IncrementalLP:
         self.n_rows = len(self.supply_rows) + len(self.demand_rows)
         self.solver = None
         self.n_columns = 0
+        self.ids = np.zeros(0, dtype=np.int64)  # MathOpt's id of each column (ids of dropped columns are not reused)
+        self.next_id = 0
         self.cost = np.zeros(0)
         self.upper = np.zeros(0)
         self.pairs = np.zeros(0, dtype=np.int64)
@@ -357,12 +359,12 @@ class IncrementalLP:
         self.basis: mo_solution.BasisProto | None = None  # of the last optimal solve
         self.duals = np.zeros(0)  # of the last optimal solve
 
-    def _entries(self, arcs: pd.DataFrame, first_column: int):
-        """Matrix entries of ``arcs`` (columns numbered from ``first_column``) in row-major order."""
+    def _entries(self, arcs: pd.DataFrame, ids: np.ndarray):
+        """Matrix entries of ``arcs`` (column ids ``ids``, ascending) in row-major order."""
         n, n_sup = len(arcs), len(self.supply_rows)
         rows = np.concatenate([np.searchsorted(self.supply_rows, arcs.supply.to_numpy()),
                                n_sup + np.searchsorted(self.demand_rows, arcs.demand.to_numpy())])
-        cols = np.tile(np.arange(first_column, first_column + n), 2)
+        cols = np.tile(ids, 2)
         coef = np.concatenate([np.ones(n), arcs["yield"].to_numpy(dtype=float)])
         order = np.argsort(rows, kind="stable")  # columns already ascend within a row
         return rows[order], cols[order], coef[order]
@@ -384,7 +386,7 @@ class IncrementalLP:
         _append(model.linear_constraints, "ids", np.arange(self.n_rows))
         _append(model.linear_constraints, "lower_bounds", np.full(self.n_rows, -np.inf))
         _append(model.linear_constraints, "upper_bounds", row_ub)
-        rows, cols, coef = self._entries(arcs, 0)
+        rows, cols, coef = self._entries(arcs, ids)
         matrix = model.linear_constraint_matrix
         _append(matrix, "row_ids", rows)
         _append(matrix, "column_ids", cols)
@@ -394,7 +396,7 @@ class IncrementalLP:
         del model
         if n > TRIM_ABOVE_COLUMNS:
             return_freed_memory()
-        self.n_columns = n
+        self.n_columns, self.ids, self.next_id = n, ids, n
         self.cost, self.maximize, self.upper = np.asarray(cost, dtype=float).copy(), maximize, upper.copy()
         self.pairs = keys
         self.warm = False
@@ -404,31 +406,65 @@ class IncrementalLP:
         """Send only what changed: new columns, objective coefficients, direction, bounds."""
         old, n = self.n_columns, len(arcs)
         update = mo_update.ModelUpdateProto()
-        changed = np.flatnonzero(cost[:old] != self.cost)
-        new = np.arange(old, n)
+        changed = self.ids[np.flatnonzero(cost[:old] != self.cost)]
+        new = self.next_id + np.arange(n - old)
         objective = update.objective_updates
         _append(objective.linear_coefficients, "ids", np.concatenate([changed, new]))
-        _append(objective.linear_coefficients, "values", np.concatenate([cost[changed], cost[old:]]))
+        _append(objective.linear_coefficients, "values",
+                np.concatenate([cost[np.searchsorted(self.ids, changed)], cost[old:]]))
         if maximize != self.maximize:
             objective.direction_update = maximize
         bounds = np.flatnonzero(upper[:old] != self.upper)
-        _append(update.variable_updates.upper_bounds, "ids", bounds)
+        _append(update.variable_updates.upper_bounds, "ids", self.ids[bounds])
         _append(update.variable_updates.upper_bounds, "values", upper[bounds])
         if len(new):
             _append(update.new_variables, "ids", new)
             _append(update.new_variables, "lower_bounds", np.zeros(len(new)))
             _append(update.new_variables, "upper_bounds", upper[old:])
             _append(update.new_variables, "integers", np.zeros(len(new), dtype=bool))
-            rows, cols, coef = self._entries(arcs.iloc[old:], old)
+            rows, cols, coef = self._entries(arcs.iloc[old:], new)
             _append(update.linear_constraint_matrix_updates, "row_ids", rows)
             _append(update.linear_constraint_matrix_updates, "column_ids", cols)
             _append(update.linear_constraint_matrix_updates, "coefficients", coef)
         if not self.solver.update(update):  # GLOP takes all of these in place; never expected
             raise RuntimeError("GLOP refused an incremental update")
-        self.n_columns = n
+        self.n_columns, self.ids, self.next_id = n, np.concatenate([self.ids, new]), self.next_id + len(new)
         self.cost, self.maximize, self.upper = cost.copy(), maximize, upper.copy()
         self.pairs = keys
         self.warm = True
+
+    def nonbasic_at_zero(self) -> np.ndarray:
+        """Per column: nonbasic at its lower bound (zero) in the last optimal basis."""
+        status = self.basis.variable_status
+        out = np.zeros(self.n_columns, dtype=bool)
+        out[np.searchsorted(self.ids, np.asarray(status.ids, dtype=np.int64))] = (
+            np.asarray(status.values) == mo_solution.BASIS_STATUS_AT_LOWER_BOUND)
+        return out
+
+    def drop(self, keep: np.ndarray) -> None:
+        """Delete the columns where ``keep`` is False; each must be nonbasic at zero (GLOP keeps the basis).
+
+        The caller drops the same rows from its arcs (the LP's columns stay its arcs' first rows).
+        """
+        gone = self.ids[~keep]
+        if len(gone) == 0:
+            return
+        update = mo_update.ModelUpdateProto()
+        _append(update, "deleted_variable_ids", gone)
+        if not self.solver.update(update):
+            raise RuntimeError("GLOP refused to delete columns")
+        self.ids, self.cost, self.upper, self.pairs = self.ids[keep], self.cost[keep], self.upper[keep], self.pairs[keep]
+        self.n_columns = len(self.ids)
+        if self.basis is not None:
+            status = self.basis.variable_status
+            status_ids = np.asarray(status.ids, dtype=np.int64)
+            kept = np.isin(status_ids, self.ids, assume_unique=True)
+            basis = mo_solution.BasisProto()
+            basis.constraint_status.CopyFrom(self.basis.constraint_status)
+            _append(basis.variable_status, "ids", status_ids[kept])
+            _append(basis.variable_status, "values", np.asarray(status.values, dtype=np.int64)[kept])
+            basis.basic_dual_feasibility = self.basis.basic_dual_feasibility
+            self.basis = basis
 
     def _can_flip(self, cost: np.ndarray, maximize: bool, upper: np.ndarray) -> bool:
         """Whether the last basis with its duals can start a dual simplex: only columns were added."""
@@ -453,13 +489,13 @@ class IncrementalLP:
         return np.where(improving, mo_solution.BASIS_STATUS_AT_UPPER_BOUND, mo_solution.BASIS_STATUS_AT_LOWER_BOUND)
 
     @staticmethod
-    def _set_basis(model_parameters, basis: mo_solution.BasisProto, new_status: np.ndarray) -> None:
-        """Start from ``basis`` with the columns added after it in ``new_status``."""
+    def _set_basis(model_parameters, basis: mo_solution.BasisProto, new_ids: np.ndarray,
+                   new_status: np.ndarray) -> None:
+        """Start from ``basis`` with the columns added after it (``new_ids``) in ``new_status``."""
         start = model_parameters.initial_basis
         start.constraint_status.CopyFrom(basis.constraint_status)
         start.variable_status.CopyFrom(basis.variable_status)
-        first = len(basis.variable_status.ids)
-        _append(start.variable_status, "ids", np.arange(first, first + len(new_status)))
+        _append(start.variable_status, "ids", new_ids)
         _append(start.variable_status, "values", new_status)
 
     def _same_prefix(self, keys: np.ndarray) -> bool:
@@ -497,7 +533,7 @@ class IncrementalLP:
                                               maximize)
             basis = self.basis
             self._update(arcs, keys, cost, maximize, upper)
-            self._set_basis(model_parameters, basis, new_status)
+            self._set_basis(model_parameters, basis, self.ids[len(self.ids) - len(new_status):], new_status)
             parameters = GLOP_DUAL
         else:
             self._update(arcs, keys, cost, maximize, upper)
@@ -511,7 +547,7 @@ class IncrementalLP:
             return name, np.zeros(len(arcs)), float("nan"), np.zeros(self.n_rows)
         solution = result.solutions[0]
         flow = np.zeros(len(arcs))
-        flow[np.asarray(solution.primal_solution.variable_values.ids, dtype=np.int64)] = \
+        flow[np.searchsorted(self.ids, np.asarray(solution.primal_solution.variable_values.ids, dtype=np.int64))] = \
             solution.primal_solution.variable_values.values
         duals = np.zeros(self.n_rows)
         duals[np.asarray(solution.dual_solution.dual_values.ids, dtype=np.int64)] = \

@@ -269,13 +269,15 @@ def test_column_generation_equals_full_enumeration(seed):
 
 
 @pytest.mark.parametrize("seed", range(8))
-def test_column_generation_adding_one_arc_per_row_and_round_equals_full_enumeration(seed, monkeypatch):
-    """Pricing adds only the best new arcs of each row per round; the rest must be found later."""
+@pytest.mark.parametrize("shed", [False, True])
+def test_column_generation_adding_one_arc_per_row_and_round_equals_full_enumeration(seed, shed, monkeypatch):
+    """Pricing adds only the best new arcs of each row per round (the rest must be found later); with
+    ``shed``, every LP also drops its columns at zero with a positive reduced cost in its first rounds."""
     import matching.colgen as colgen
     from symbiosis.synthetic import synthetic_tables
 
     monkeypatch.setattr(colgen, "ADD_PER_ROW", 1)
-    held_back = []
+    held_back, shed_columns = [], []
     original = colgen.best_per_row
 
     def recording(*args):
@@ -284,6 +286,18 @@ def test_column_generation_adding_one_arc_per_row_and_round_equals_full_enumerat
         return keep
 
     monkeypatch.setattr(colgen, "best_per_row", recording)
+    if shed:
+        from matching.optimise import IncrementalLP
+
+        monkeypatch.setattr(colgen, "DROP_MIN_COLUMNS", 1)
+        monkeypatch.setattr(colgen, "DROP_ABOVE_KM", 0.0)
+        drop = IncrementalLP.drop
+
+        def recording_drop(lp, keep):
+            shed_columns.append(int((~keep).sum()))
+            drop(lp, keep)
+
+        monkeypatch.setattr(IncrementalLP, "drop", recording_drop)
     monkeypatch.setattr(colgen, "_SOLVED", {})
     monkeypatch.setattr(colgen, "_WARM", {})
     net = build_network(synthetic_tables(30, 150, seed=100 + seed))
@@ -292,6 +306,7 @@ def test_column_generation_adding_one_arc_per_row_and_round_equals_full_enumerat
     sparse = run_matching(net, objective, method="colgen", k_nearest=1)
     f, s = full.kpis.set_index("park_id").loc["TOTAL"], sparse.kpis.set_index("park_id").loc["TOTAL"]
     assert full.optimal and sparse.optimal and sum(held_back) > 0  # the cap did hold arcs back
+    assert not shed or sum(shed_columns) > 0
     if objective == "lexicographic":
         assert s.diverted_t == pytest.approx(f.diverted_t, rel=1e-7, abs=1e-6)
         assert s.tkm == pytest.approx(f.tkm, rel=1e-6, abs=1e-4)
@@ -462,31 +477,40 @@ def _assert_lp_optimal(part, cost, maximize, result, sup_q, dem_q, sup_rows, dem
 @pytest.mark.parametrize("seed", range(15))
 def test_incremental_lp_equals_a_fresh_solve_after_each_batch_of_columns(seed, monkeypatch):
     """Every way the LP goes on from its last basis must reach the optimum of a cold solve, with valid duals:
-    the primal simplex after a few new columns, the dual simplex with new improving columns at their bound
-    after many, and a switch of objective (the stage-1 check)."""
+    the dual simplex with new improving columns at their bound after columns were added, the primal simplex
+    after costs changed too, after columns at zero were deleted (ids no longer contiguous), and a switch of
+    objective (the stage-1 check)."""
     from matching import optimise
     from matching.optimise import IncrementalLP, arc_weights
 
-    route = ("default", "primal", "flipped")[seed % 3]
-    if route == "primal":  # never rebuild or flip, however many columns a batch adds
+    route = ("flipped", "primal", "drop")[seed % 3]
+    if route == "primal":  # never rebuild, however many columns a batch adds
         monkeypatch.setattr(optimise, "REBUILD_FACTOR", np.inf)
         monkeypatch.setattr(optimise, "REBUILD_NEW_PER_ROW", np.inf)
-    elif route == "flipped":  # every batch counts as many columns
-        monkeypatch.setattr(optimise, "REBUILD_FACTOR", 1.0)
-        monkeypatch.setattr(optimise, "REBUILD_NEW_PER_ROW", 0.0)
     rng = np.random.default_rng(seed)
     arcs, sup_q, dem_q, util = _random_instance(rng, int(rng.integers(3, 12)), int(rng.integers(3, 12)),
                                                 unit_yield=seed % 2 == 0)
     arcs = arcs.sample(frac=1.0, random_state=seed).reset_index(drop=True)
     sup_rows, dem_rows = np.flatnonzero(sup_q > 0), np.flatnonzero(dem_q > 0)
     lp = IncrementalLP(sup_rows, dem_rows, sup_q, dem_q)
-    for cut in sorted({len(arcs), *rng.integers(1, len(arcs) + 1, size=3).tolist()}):
-        part = arcs.iloc[:cut]
-        cost = part.distance_km.to_numpy() - 1000.0 * arc_weights(part, util)
+    part, dropped = arcs.iloc[:0], 0
+    for batch, cut in enumerate(sorted({len(arcs), *rng.integers(1, len(arcs) + 1, size=3).tolist()})):
+        part = pd.concat([part, arcs.iloc[len(part) + dropped: cut]], ignore_index=True)
+        per_km = 1.0 + 0.1 * batch if route == "primal" else 1.0  # the primal route changes costs as well
+        cost = per_km * part.distance_km.to_numpy() - 1000.0 * arc_weights(part, util)
         _assert_lp_optimal(part, cost, False, lp.solve(part, cost, False), sup_q, dem_q, sup_rows, dem_rows)
-    w = arc_weights(arcs, util)  # the stage-1 check switches the objective of the same LP, and back
-    _assert_lp_optimal(arcs, w, True, lp.solve(arcs, w, True), sup_q, dem_q, sup_rows, dem_rows)
-    _assert_lp_optimal(arcs, cost, False, lp.solve(arcs, cost, False), sup_q, dem_q, sup_rows, dem_rows)
+        if route == "drop":  # delete every other column sitting at zero, as column generation sheds them
+            at_zero = np.flatnonzero(lp.nonbasic_at_zero())
+            keep = np.ones(len(part), dtype=bool)
+            keep[at_zero[::2]] = False
+            lp.drop(keep)
+            part, dropped = part[keep].reset_index(drop=True), dropped + int((~keep).sum())
+            cost = cost[keep]
+            _assert_lp_optimal(part, cost, False, lp.solve(part, cost, False), sup_q, dem_q, sup_rows, dem_rows)
+    assert route != "drop" or dropped > 0
+    w = arc_weights(part, util)  # the stage-1 check switches the objective of the same LP, and back
+    _assert_lp_optimal(part, w, True, lp.solve(part, w, True), sup_q, dem_q, sup_rows, dem_rows)
+    _assert_lp_optimal(part, cost, False, lp.solve(part, cost, False), sup_q, dem_q, sup_rows, dem_rows)
 
 
 def test_arc_pool_returns_exactly_the_arcs_a_fresh_query_would():
