@@ -92,6 +92,12 @@ DROP_ABOVE_KM = 10.0
 DROP_MIN_COLUMNS = 100_000
 DROP_ROUNDS = 4
 
+#: A component of at least this many streams is first solved as two halves side by side (see
+#: :meth:`_Runner.split_start`): the largest national component (72 000 streams) is ~20 s of
+#: single-threaded work, while the other core idles for the last third of column generation;
+#: split, both cores stay busy to the end: national column generation 25.0 → 21.5 s (same hour).
+SPLIT_STREAMS = 40_000
+
 
 def _rank_in_group(group: np.ndarray, score: np.ndarray) -> np.ndarray:
     """Rank of each element by ``score`` (ascending, from 0) among the elements of its ``group``."""
@@ -243,6 +249,8 @@ def solve_by_column_generation(network: Network, cat: Catalogue, objective: str,
         if task and objective == "lexicographic":
             run.lexicographic(task)
         elif task:
+            for p in task:
+                run.split_start(p, "weighted", 0.0)
             run.loop("weighted", task)
         if not keep:  # free the solvers and the arc pool as soon as the task is done
             for p in task:
@@ -390,6 +398,8 @@ class _Runner:
         if self.context.overrides:
             limit = max(limit, max(self.context.overrides.values()))
         big_m = self.big_m = max(self.big_m, 10.0 * max(limit, 1.0))  # a kept M stays valid: no re-pricing
+        for p in parts:
+            self.split_start(p, "lexw", big_m)
         pending = parts
         for _ in range(3):
             self.loop("lexw", pending, big_m=big_m)
@@ -541,7 +551,7 @@ class _Runner:
             for k in active:
                 p = parts[k]
                 tol = 1e-9 * max(1.0, p.cost_scale)
-                mine = p.in_comp[new_supply] & (rc > tol if stage == "stage1" else rc < -tol)
+                mine = p.in_comp[new_supply] & p.in_comp[new_demand] & (rc > tol if stage == "stage1" else rc < -tol)
                 if not mine.any():
                     continue
                 sel = np.flatnonzero(mine)
@@ -561,6 +571,48 @@ class _Runner:
                 p.flow = np.zeros(len(p.arcs))
             p.flow = np.clip(p.flow, 0, None)
             p.flow[p.flow < 1e-9] = 0.0
+
+    def split_start(self, p: _Part, stage: str, big_m: float) -> None:
+        """Warm start for a component of at least :data:`SPLIT_STREAMS` streams: solve its two halves
+        (streams either side of the median along the axis where they spread most; arcs between the
+        halves left out) side by side, then load the whole with the union of their optimal bases. That
+        basis is optimal for the block-diagonal LP without the arcs between halves; column
+        generation goes on from it over the whole component, so the answer is the same."""
+        rows = np.flatnonzero(p.in_comp)
+        if len(rows) < SPLIT_STREAMS or p.lp is not None or len(p.arcs) == 0:
+            return
+        xyz = self.context.xyz[rows]
+        axis = int(np.argmax(xyz.max(axis=0) - xyz.min(axis=0)))
+        side = np.zeros(self.n, dtype=np.int8)
+        side[rows] = 1 + (xyz[:, axis] > np.median(xyz[:, axis]))
+        sup, dem = p.arcs.supply.to_numpy(), p.arcs.demand.to_numpy()
+        halves = [_Part(side == h, p.arcs[(side[sup] == h) & (side[dem] == h)].reset_index(drop=True)) for h in (1, 2)]
+        self.loop(stage, halves, big_m)
+        if any(h.status != "OPTIMAL" or h.lp is None or h.lp.basis is None for h in halves):
+            return  # go on from the plain start
+        arcs = pd.concat([h.arcs for h in halves], ignore_index=True)
+        lp = IncrementalLP(rows[self.supply_qty[rows] > 0], rows[self.demand_qty[rows] > 0], self.supply_qty,
+                           self.demand_qty)
+        n_sup = len(lp.supply_rows)
+        row_status = np.zeros(lp.n_rows, dtype=np.int64)
+        duals = np.zeros(lp.n_rows)
+        column_ids, column_status, offset = [], [], 0
+        for h in halves:
+            half_rows = np.concatenate([np.searchsorted(lp.supply_rows, h.lp.supply_rows),
+                                        n_sup + np.searchsorted(lp.demand_rows, h.lp.demand_rows)])
+            constraints = h.lp.basis.constraint_status
+            row_status[half_rows[np.asarray(constraints.ids, dtype=np.int64)]] = constraints.values
+            duals[half_rows] = h.lp.duals
+            variables = h.lp.basis.variable_status
+            column_ids.append(offset + np.searchsorted(h.lp.ids, np.asarray(variables.ids, dtype=np.int64)))
+            column_status.append(np.asarray(variables.values, dtype=np.int64))
+            offset += len(h.arcs)
+            h.lp = None  # free the half's solver
+        basis = IncrementalLP.new_basis(np.concatenate(column_ids), np.concatenate(column_status), row_status)
+        cost, maximize = self._objective(stage, arcs, big_m)
+        lp.adopt(arcs, cost, maximize, self._upper(arcs), basis, duals)
+        p.arcs, p.lp = arcs, lp
+        p.rounds = max(h.rounds for h in halves)
 
     def _shed(self, p: _Part, stage: str, big_m: float, keys: list[np.ndarray], k: int) -> None:
         """Drop the columns of ``p``'s LP that sit at zero far from entering (see :data:`DROP_ABOVE_KM`)."""

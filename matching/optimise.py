@@ -358,6 +358,8 @@ class IncrementalLP:
         self.warm = False  # a basis is in place: the primal simplex goes on from it
         self.basis: mo_solution.BasisProto | None = None  # of the last optimal solve
         self.duals = np.zeros(0)  # of the last optimal solve
+        self.basis_pending = False  # ``basis`` was adopted, not solved for: the next solve starts from it
+        self.iterations = 0  # simplex iterations of the last solve
 
     def _entries(self, arcs: pd.DataFrame, ids: np.ndarray):
         """Matrix entries of ``arcs`` (column ids ``ids``, ascending) in row-major order."""
@@ -432,6 +434,24 @@ class IncrementalLP:
         self.cost, self.maximize, self.upper = cost.copy(), maximize, upper.copy()
         self.pairs = keys
         self.warm = True
+
+    def adopt(self, arcs: pd.DataFrame, cost: np.ndarray, maximize: bool, upper: np.ndarray,
+              basis: mo_solution.BasisProto, duals: np.ndarray) -> None:
+        """Load ``arcs`` with an optimal basis and duals known from elsewhere (the optimal bases of
+        independent blocks of this LP); the next solve starts from them."""
+        self._load(arcs, pair_keys(arcs, len(self.supply_qty)), cost, maximize, upper)
+        self.basis, self.duals, self.basis_pending = basis, np.asarray(duals, dtype=float), True
+
+    @staticmethod
+    def new_basis(column_ids: np.ndarray, column_status: np.ndarray, row_status: np.ndarray) -> mo_solution.BasisProto:
+        """A basis message: statuses of the columns ``column_ids`` (ascending) and of every row."""
+        basis = mo_solution.BasisProto()
+        _append(basis.variable_status, "ids", column_ids)
+        _append(basis.variable_status, "values", column_status)
+        _append(basis.constraint_status, "ids", np.arange(len(row_status)))
+        _append(basis.constraint_status, "values", row_status)
+        basis.basic_dual_feasibility = mo_solution.SOLUTION_STATUS_FEASIBLE
+        return basis
 
     def nonbasic_at_zero(self) -> np.ndarray:
         """Per column: nonbasic at its lower bound (zero) in the last optimal basis."""
@@ -537,10 +557,14 @@ class IncrementalLP:
             parameters = GLOP_DUAL
         else:
             self._update(arcs, keys, cost, maximize, upper)
+            if self.basis_pending and self.basis is not None:  # adopted basis, no columns added
+                self._set_basis(model_parameters, self.basis, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        self.basis_pending = False
         if parameters is None:
             parameters = GLOP_PRIMAL if self.warm or maximize else GLOP_DUAL
         result = self.solver.solve(parameters, model_parameters, None, mo_callback.CallbackRegistrationProto(),
                                    None, None)
+        self.iterations = int(result.solve_stats.simplex_iterations)
         if result.termination.reason != mo_result.TERMINATION_REASON_OPTIMAL or not result.solutions:
             self.basis = None
             name = mo_result.TerminationReasonProto.Name(result.termination.reason).removeprefix("TERMINATION_REASON_")
