@@ -315,12 +315,15 @@ def test_column_generation_adding_one_arc_per_row_and_round_equals_full_enumerat
 
 
 @pytest.mark.parametrize("seed", range(8))
-def test_column_generation_warm_started_from_two_halves_equals_full_enumeration(seed, monkeypatch):
-    """Large components start from the optimal bases of their two halves; the answer must not change."""
+@pytest.mark.parametrize("half_rounds", [1, 200])
+def test_column_generation_warm_started_from_two_halves_equals_full_enumeration(seed, half_rounds, monkeypatch):
+    """Large components start from the optimal bases of their two halves (after one round, or solved to
+    the end); the answer must not change."""
     import matching.colgen as colgen
     from symbiosis.synthetic import synthetic_tables
 
     monkeypatch.setattr(colgen, "SPLIT_STREAMS", 10)
+    monkeypatch.setattr(colgen, "SPLIT_ROUNDS", half_rounds)
     merged = []
     adopt = colgen.IncrementalLP.adopt
 
