@@ -150,21 +150,26 @@ class CandidateContext:
         if not economic_pruning:  # a diversion target may need hauls that cost more than landfill
             econ = np.full(len(s), np.inf)
         limit = np.where(is_utility, params["max_pipe_km"], np.minimum(econ, params["max_haul_km"]))
-        licences = network.firms.set_index("firm_id").licences.fillna("").map(
-            lambda text: frozenset(c.strip() for c in text.split(";") if c.strip()))
+        licence_text = network.firms.set_index("firm_id").licences.fillna("")
+        parse = {text: frozenset(c.strip() for c in text.split(";") if c.strip()) for text in licence_text.unique()}
+        licences = licence_text.map(parse)  # most firms hold none: parse each distinct text once
         material = s.material_id.to_numpy().astype(str)
         is_out = (s.direction == "output").to_numpy()
         out_idx = np.flatnonzero(is_out)
         in_idx = np.flatnonzero(~is_out)
         # integer keys, so the licence check on hundreds of thousands of pairs is one np.isin
-        held = [(f, c) for f, codes in licences.items() for c in codes]
+        held = [(f, c) for f, codes in licences[licence_text.to_numpy() != ""].items() for c in codes]
         code_ids = {c: k for k, c in enumerate(dict.fromkeys([c for _, c in held] + s.waste_code.dropna().tolist()))}
-        firm_ids = {f: k for k, f in enumerate(dict.fromkeys(list(licences.index) + s.firm_id.tolist()))}
         n_codes = max(len(code_ids), 1)
-        licence_keys = np.unique(np.array([firm_ids[f] * n_codes + code_ids[c] for f, c in held], dtype=np.int64))
+        # firm ids: the licence holders first, then every stream's firm (one factorisation of both)
+        firm_code, _ = pd.factorize(np.concatenate([np.array([f for f, _ in held], dtype=object),
+                                                    s.firm_id.to_numpy(dtype=object)]))
+        holder_code, firm_code = firm_code[: len(held)], firm_code[len(held):]
+        licence_keys = np.unique(holder_code.astype(np.int64) * n_codes
+                                 + np.array([code_ids[c] for _, c in held], dtype=np.int64))
         return cls(
             licence_code=pd.Index(list(code_ids), dtype=object).get_indexer(s.waste_code.to_numpy(dtype=object)),
-            firm_code=pd.Index(list(firm_ids), dtype=object).get_indexer(s.firm_id.to_numpy(dtype=object)),
+            firm_code=firm_code.astype(np.int64),
             licence_keys=licence_keys, n_codes=n_codes,
             circuity=params["circuity_factor"], cost_tkm=cost_tkm, mass=mass, fee=fee, limit=limit,
             xyz=unit_vectors(s.lat.to_numpy(dtype=float), s.lon.to_numpy(dtype=float)),
