@@ -540,7 +540,7 @@ class _Runner:
                 lam[p.in_comp] = lam_k
             if stage in ("lexw", "weighted"):
                 for k in todo:
-                    self._shed(parts[k], stage, big_m, keys, k)
+                    self._shed(parts[k], stage, pi, lam, big_m, keys, k)
             for k in order:
                 parts[k].rounds += 1
                 if not len(parts[k].arcs):
@@ -624,17 +624,15 @@ class _Runner:
         p.arcs, p.lp = arcs, lp
         p.rounds = max(h.rounds for h in halves)
 
-    def _shed(self, p: _Part, stage: str, big_m: float, keys: list[np.ndarray], k: int) -> None:
-        """Drop the columns of ``p``'s LP that sit at zero far from entering (see :data:`DROP_ABOVE_KM`)."""
+    def _shed(self, p: _Part, stage: str, pi: np.ndarray, lam: np.ndarray, big_m: float, keys: list[np.ndarray],
+              k: int) -> None:
+        """Drop the columns of ``p``'s LP that sit at zero far from entering (see :data:`DROP_ABOVE_KM`);
+        ``pi`` and ``lam`` hold the duals of the round's solves."""
         lp = p.lp
         if (p.rounds >= DROP_ROUNDS or len(p.arcs) < DROP_MIN_COLUMNS or p.status != "OPTIMAL" or lp is None
                 or lp.basis is None or lp.n_columns != len(p.arcs)):
             return
         at_zero = lp.nonbasic_at_zero()
-        pi = np.zeros(self.n)
-        n_sup = len(lp.supply_rows)
-        pi[lp.supply_rows], pi[lp.demand_rows] = lp.duals[:n_sup], lp.duals[n_sup:]
-        lam = np.full(self.n, big_m if stage == "lexw" else 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):  # utilities weigh nothing: any positive cost is far
             per_tonne_km = self._reduced_cost(stage, p.arcs, pi, lam, big_m) / p.arcs.mass_t_per_unit.to_numpy()
         keep = ~(at_zero & (per_tonne_km > DROP_ABOVE_KM))
