@@ -31,7 +31,6 @@ import pandas as pd
 from matching.colgen import solve_by_column_generation
 from matching.engine import _kpis, _matches, _unmatched_supply
 from matching.optimise import integer_network, solve_min_cost_flow
-from symbiosis import schema
 from symbiosis.catalogue import load_catalogue
 from symbiosis.network import build_network
 from symbiosis.synthetic import HUNG_YEN_BOX, synthetic_tables

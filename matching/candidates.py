@@ -284,7 +284,6 @@ def build_candidates(network: Network, catalogue: Catalogue | None = None,
     trees = ctx.trees
     rules_records = ctx.rules
 
-    arc_parts, excl_parts = [], []
     compatible: set[int] = set()  # supplies with some rule-compatible demand at any distance
     firm_id = ctx.firm_code  # integers: cheaper to compare than the id strings
     cols: dict[str, list] = {k: [] for k in ("i", "j", "road", "rule", "yield", "reason")}

@@ -38,7 +38,7 @@ def run_scenario(base_tables: dict[str, pd.DataFrame], scenario: Scenario, objec
                  catalogue: Catalogue | None = None, lang: str = "vi") -> ScenarioRun:
     """Apply the scenario's changes to the base tables and solve."""
     cat = catalogue or load_catalogue()
-    tables, target = apply_changes(base_tables, scenario.changes, cat, lang)
+    tables, target = apply_changes(base_tables, scenario.changes, lang)
     network = build_network(tables, cat)
     result = run_matching(network, objective, cat, bounds=False, min_diverted_share=target)
     return ScenarioRun(scenario, network, result)

@@ -34,7 +34,6 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from symbiosis import schema
-from symbiosis.catalogue import Catalogue, load_catalogue
 from symbiosis.i18n import t
 from symbiosis.parameters import parameter_values
 from symbiosis.resources import data_path
@@ -229,15 +228,13 @@ def _validate_additions(base: dict[str, pd.DataFrame], extra: dict[str, pd.DataF
     return {k: v.reset_index(drop=True) for k, v in checked.tables.items()}
 
 
-def apply_changes(base: dict[str, pd.DataFrame], changes: list, catalogue: Catalogue | None = None,
-                  lang: str = "vi") -> tuple[dict[str, pd.DataFrame], float | None]:
+def apply_changes(base: dict[str, pd.DataFrame], changes: list, lang: str = "vi") -> tuple[dict[str, pd.DataFrame], float | None]:
     """The scenario's tables (a copy) and its minimum diversion share (None if not set).
 
     Changes apply in order. Every id a change names must exist at that point; an
     unknown id, parameter or facility type raises :class:`ScenarioError` naming the
     change, and nothing is modified.
     """
-    cat = catalogue or load_catalogue()
     tables = {k: v.copy() for k, v in base.items()}
     tables.setdefault("parameters", pd.DataFrame(columns=schema.columns("parameters")))
     known_parameters = set(parameter_values(None))
