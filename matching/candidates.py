@@ -133,6 +133,7 @@ class CandidateContext:
     by_material_out: dict
     by_material_in: dict
     rules: list
+    rule_ids: np.ndarray  # categories of the arcs' rule_id column, in catalogue order
     trees: dict
 
     @classmethod
@@ -182,7 +183,7 @@ class CandidateContext:
             overrides=distance_override(distances), receiver_licences=s.firm_id.map(licences).to_numpy(),
             by_material_out=_group_rows(out_idx, material[out_idx]),
             by_material_in=_group_rows(in_idx, material[in_idx]),
-            rules=cat.rules.to_dict("records"), trees={},
+            rules=cat.rules.to_dict("records"), rule_ids=cat.rules.rule_id.to_numpy(dtype=object), trees={},
         )
 
 
@@ -270,9 +271,43 @@ def build_candidates(network: Network, catalogue: Catalogue | None = None,
         ~145 000 such rows per query and discard them).
     """
     ctx = context or CandidateContext.build(network, catalogue or load_catalogue(), distances, economic_pruning)
-    s = network.streams
-    circuity, cost_tkm = ctx.circuity, ctx.cost_tkm
-    mass, fee, xyz, firm, park = ctx.mass, ctx.fee, ctx.xyz, ctx.firm, ctx.park
+    flat, compatible = _rule_pairs(ctx, supply_mask, radius_cap, k_nearest, want_compatible=True)
+    ok = flat["reason"] == 0
+    shown = ~ok if list_excluded else np.zeros(len(ok), dtype=bool)
+    excluded = pd.DataFrame({"supply": flat["i"][shown], "demand": flat["j"][shown],
+                             "reason": _REASONS[flat["reason"][shown]], "rule_id": ctx.rule_ids[flat["rule"][shown]],
+                             "distance_km": flat["road"][shown]})
+    arcs = arc_table(ctx, _best_rule_per_pair({k: v[ok] for k, v in flat.items()}, len(network.streams)))
+    return Candidates(arcs, excluded, frozenset(compatible))
+
+
+def feasible_arcs(ctx: CandidateContext, supply_mask: np.ndarray, radius_cap: np.ndarray) -> dict[str, np.ndarray]:
+    """Every feasible arc of the supplies in ``supply_mask`` within their ``radius_cap`` (road km), as arrays
+    ``supply``, ``demand``, ``rule`` (position in the catalogue's rules), ``yield``, ``distance_km`` — what
+    column generation's pricing needs, without building tables (:func:`arc_table` makes one)."""
+    flat, _ = _rule_pairs(ctx, supply_mask, radius_cap, None, want_compatible=False)
+    ok = np.flatnonzero(flat["reason"] == 0)
+    return _best_rule_per_pair({k: v[ok] for k, v in flat.items()}, len(ctx.mass))
+
+
+def arc_table(ctx: CandidateContext, arcs: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The ``Candidates.arcs`` table of arcs given as arrays (see :func:`feasible_arcs`)."""
+    supply, distance = arcs["supply"], arcs["distance_km"]
+    mass = ctx.mass[supply]
+    return pd.DataFrame({  # the arrays are new: no copy (consolidating them would copy every column)
+        "supply": supply, "demand": arcs["demand"],
+        "rule_id": pd.Categorical.from_codes(arcs["rule"], categories=ctx.rule_ids),
+        "yield": arcs["yield"], "distance_km": distance, "mass_t_per_unit": mass,
+        "transport_cost_per_unit": ctx.cost_tkm * mass * distance, "disposal_fee_per_unit": ctx.fee[supply],
+    }, copy=False)
+
+
+def _rule_pairs(ctx: CandidateContext, supply_mask: np.ndarray | None, radius_cap: np.ndarray | None,
+                k_nearest: int | None, want_compatible: bool) -> tuple[dict[str, np.ndarray], set[int]]:
+    """Every rule-compatible pair the spatial search finds, rule by rule, as arrays ``i`` (supply row),
+    ``j`` (demand row), ``road`` (km), ``rule``, ``yield`` and ``reason`` (0 feasible, 1 not licensed,
+    2 no hazard test, 3 too far); and the supplies with a rule-compatible demand at any distance."""
+    circuity, xyz, firm, park = ctx.circuity, ctx.xyz, ctx.firm, ctx.park
     overrides = ctx.overrides
     limit = ctx.limit if radius_cap is None else np.minimum(ctx.limit, radius_cap)
     if supply_mask is None:
@@ -294,7 +329,8 @@ def build_candidates(network: Network, catalogue: Catalogue | None = None,
             continue
         dem_firm = firm_id[dem]
         one_firm = bool(np.all(dem_firm == dem_firm[0]))  # then its own supplies have no partner
-        compatible.update((sup[firm_id[sup] != dem_firm[0]] if one_firm else sup).tolist())
+        if want_compatible:
+            compatible.update((sup[firm_id[sup] != dem_firm[0]] if one_firm else sup).tolist())
         if rule["demand_material_id"] not in trees:
             trees[rule["demand_material_id"]] = cKDTree(xyz[dem])
         tree_d = trees[rule["demand_material_id"]]
@@ -337,34 +373,21 @@ def build_candidates(network: Network, catalogue: Catalogue | None = None,
         cols["yield"].append(np.full(len(i), float(rule["yield"])))
         cols["reason"].append(reason)
     if cols["i"]:
-        flat = {k: np.concatenate(v) for k, v in cols.items()}
-    else:
-        flat = {k: np.zeros(0, dtype=t) for k, t in (("i", int), ("j", int), ("road", float), ("rule", np.int32),
-                                                      ("yield", float), ("reason", np.int8))}
-    rule_ids = np.array([r["rule_id"] for r in rules_records] or [""], dtype=object)
-    ok = flat["reason"] == 0
-    if not list_excluded:
-        ok_rows = np.flatnonzero(ok)
-        flat = {k: v[ok_rows] for k, v in flat.items()}
-        ok = np.ones(len(ok_rows), dtype=bool)
-    excluded = pd.DataFrame({"supply": flat["i"][~ok], "demand": flat["j"][~ok],
-                             "reason": _REASONS[flat["reason"][~ok]], "rule_id": rule_ids[flat["rule"][~ok]],
-                             "distance_km": flat["road"][~ok]})
-    # one arc per (supply, demand): keep the rule with the best yield (ties: the first rule in the file,
-    # which comes first already — pairs were appended rule by rule — so one stable sort on a single
-    # integer key (pair, then yield from the best) does what a four-key lexsort would)
-    levels, yield_rank = np.unique(-flat["yield"][ok], return_inverse=True)
-    pair = flat["i"][ok].astype(np.int64) * len(s) + flat["j"][ok]
+        return {k: np.concatenate(v) for k, v in cols.items()}, compatible
+    return {k: np.zeros(0, dtype=t) for k, t in (("i", np.int64), ("j", np.int64), ("road", float), ("rule", np.int32),
+                                                 ("yield", float), ("reason", np.int8))}, compatible
+
+
+def _best_rule_per_pair(flat: dict[str, np.ndarray], n_streams: int) -> dict[str, np.ndarray]:
+    """One arc per (supply, demand) of the feasible pairs ``flat``: the rule with the best yield (ties: the
+    first rule in the file, which comes first already — pairs were appended rule by rule — so one stable
+    sort on a single integer key (pair, then yield from the best) does what a four-key lexsort would)."""
+    levels, yield_rank = np.unique(-flat["yield"], return_inverse=True)
+    pair = flat["i"].astype(np.int64) * n_streams + flat["j"]
     order = np.argsort(pair * max(len(levels), 1) + yield_rank.reshape(-1), kind="stable")
-    i, j = flat["i"][ok][order], flat["j"][ok][order]
+    i, j = flat["i"][order], flat["j"][order]
     first = np.ones(len(i), dtype=bool)
     first[1:] = (i[1:] != i[:-1]) | (j[1:] != j[:-1])
     pick = order[first]
-    arcs = pd.DataFrame({"supply": flat["i"][ok][pick].astype(np.int64), "demand": flat["j"][ok][pick].astype(np.int64),
-                         "rule_id": pd.Categorical.from_codes(flat["rule"][ok][pick], categories=rule_ids),
-                         "yield": flat["yield"][ok][pick],
-                         "distance_km": flat["road"][ok][pick]})
-    arcs["mass_t_per_unit"] = mass[arcs.supply.to_numpy()]
-    arcs["transport_cost_per_unit"] = cost_tkm * arcs.mass_t_per_unit * arcs.distance_km
-    arcs["disposal_fee_per_unit"] = fee[arcs.supply.to_numpy()]
-    return Candidates(arcs, excluded.reset_index(drop=True), frozenset(compatible))
+    return {"supply": flat["i"][pick].astype(np.int64), "demand": flat["j"][pick].astype(np.int64),
+            "rule": flat["rule"][pick], "yield": flat["yield"][pick], "distance_km": flat["road"][pick]}

@@ -34,7 +34,9 @@ from matching.candidates import (
     REASON_TOO_FAR,
     CandidateContext,
     Candidates,
+    arc_table,
     build_candidates,
+    feasible_arcs,
 )
 from matching.optimise import (
     IncrementalLP,
@@ -383,14 +385,14 @@ class _Runner:
         self.supply_qty, self.demand_qty, self.is_utility, self.ef = supply_qty, demand_qty, is_utility, ef_landfill
         self.context, self.max_rounds = context, max_rounds
         self.n = len(network.streams)
-        self.pool = _ArcPool(network, cat, context, start)
+        self.pool = _ArcPool(context, start)
         self.keep_lps = False  # keep every component's LP after it converged (to continue from later)
         self.big_m = 0.0
 
     def rebind(self, network: Network, context: CandidateContext, ef_landfill: np.ndarray) -> None:
         """Continue with new parameters (same streams): new limits and prices, same LPs and pool."""
         self.network, self.context, self.ef = network, context, ef_landfill
-        self.pool.rebind(network, context)
+        self.pool.rebind(context)
 
     def lexicographic(self, parts: list[_Part]) -> None:
         """``min t·km − M·diverted`` per component, proven lexicographic by a stage-1 check.
@@ -564,14 +566,14 @@ class _Runner:
                 if not mine.any():
                     continue
                 sel = np.flatnonzero(mine)
-                sel = sel[~_member(self.pool.row_keys[found[sel]], keys[k])]  # arcs at their bound price out too
+                sel = sel[~_member(self.pool["key"][found[sel]], keys[k])]  # arcs at their bound price out too
                 sel = sel[best_per_row(new_supply[sel], new_demand[sel], -rc[sel] if stage == "stage1" else rc[sel],
                                        ADD_PER_ROW)]
                 add = found[sel]
                 if len(add) == 0:
                     continue
-                keys[k] = np.sort(np.concatenate([keys[k], self.pool.row_keys[add]]))
-                p.arcs = pd.concat([p.arcs, self.pool.arcs.iloc[add]], ignore_index=True)
+                keys[k] = np.sort(np.concatenate([keys[k], self.pool["key"][add]]))
+                p.arcs = pd.concat([p.arcs, self.pool.table(add)], ignore_index=True)
                 still.append(k)
             active = still
         for p in parts:
@@ -692,45 +694,72 @@ class _ArcPool:
 
     Successive pricing rounds ask the same supplies for arcs within similar radii; once a
     supply's arcs up to ``covered`` km are in the pool, a later query within that radius
-    is a filter on the pool rather than a new k-d tree search and legal-gate check.
+    is a filter on the pool rather than a new k-d tree search and legal-gate check. The arcs
+    are kept as arrays that grow in place (at national scale the pool reaches ~1.4 million
+    arcs; concatenating a table of them every round cost more than the queries' new arcs).
+    Price-dependent columns are not stored: :meth:`columns` and :meth:`table` compute them
+    from the context's current prices.
     """
 
-    def __init__(self, network: Network, cat: Catalogue, context: CandidateContext, start: pd.DataFrame) -> None:
-        self.network, self.cat, self.context = network, cat, context
-        self.n = len(network.streams)
-        self.covered = np.full(self.n, -1.0)
-        self.arcs = start.reset_index(drop=True)
-        self._index()
+    FIELDS = {"supply": np.int64, "demand": np.int64, "rule": np.int32, "yield": float, "distance_km": float,
+              "key": np.int64}
 
-    def rebind(self, network: Network, context: CandidateContext) -> None:
+    def __init__(self, context: CandidateContext, start: pd.DataFrame) -> None:
+        self.context = context
+        self.n = len(context.mass)
+        self.covered = np.full(self.n, -1.0)
+        self.size = 0
+        self._data = {f: np.empty(max(len(start), 1024), dtype=t) for f, t in self.FIELDS.items()}
+        self.keys = np.zeros(0, dtype=np.int64)  # every arc's pair key, sorted
+        self._append({"supply": start.supply.to_numpy(dtype=np.int64), "demand": start.demand.to_numpy(dtype=np.int64),
+                      "rule": start.rule_id.cat.codes.to_numpy(dtype=np.int32), "yield": start["yield"].to_numpy(),
+                      "distance_km": start.distance_km.to_numpy()})
+
+    def rebind(self, context: CandidateContext) -> None:
         """New limits and prices: complete coverage now ends at the (possibly shorter) limit."""
-        self.network, self.context = network, context
-        self.arcs = _with_costs(self.arcs, context)
+        self.context = context
         self.covered = np.minimum(self.covered, context.limit)
 
+    def __getitem__(self, field: str) -> np.ndarray:
+        """One of :data:`FIELDS` (``key``: the pair key) of every arc in the pool so far."""
+        return self._data[field][: self.size]
+
+    def _append(self, arcs: dict[str, np.ndarray]) -> None:
+        n_new = len(arcs["supply"])
+        arcs = dict(arcs, key=arcs["supply"] * (self.n + 1) + arcs["demand"])  # as optimise.pair_keys
+        if self.size + n_new > len(self._data["supply"]):  # grow geometrically: appends stay cheap on average
+            capacity = max(2 * len(self._data["supply"]), self.size + n_new)
+            for f, old in self._data.items():
+                self._data[f] = np.empty(capacity, dtype=old.dtype)
+                self._data[f][: self.size] = old[: self.size]
+        for f in self.FIELDS:
+            self._data[f][self.size: self.size + n_new] = arcs[f]
+        self.size += n_new
+        fresh = np.sort(arcs["key"])
+        self.keys = np.insert(self.keys, np.searchsorted(self.keys, fresh), fresh)
+
     def columns(self, rows: np.ndarray) -> pd.DataFrame:
-        """The numeric columns pricing needs, for the given pool rows (cheaper than taking whole rows)."""
-        return pd.DataFrame({c: self.arcs[c].to_numpy()[rows] for c in self.NUMERIC})
+        """The numeric columns pricing needs, for the given pool rows (cheaper than :meth:`table`)."""
+        supply, distance = self._data["supply"][rows], self._data["distance_km"][rows]
+        mass = self.context.mass[supply]
+        return pd.DataFrame({"supply": supply, "demand": self._data["demand"][rows], "yield": self._data["yield"][rows],
+                             "distance_km": distance, "mass_t_per_unit": mass,
+                             "transport_cost_per_unit": self.context.cost_tkm * mass * distance,
+                             "disposal_fee_per_unit": self.context.fee[supply]}, copy=False)
 
-    NUMERIC = ("supply", "demand", "yield", "distance_km", "mass_t_per_unit", "transport_cost_per_unit",
-               "disposal_fee_per_unit")
-
-    def _index(self) -> None:
-        self.row_keys = pair_keys(self.arcs, self.n)
-        self.keys = np.sort(self.row_keys)
-        self.supply = self.arcs.supply.to_numpy()
-        self.distance = self.arcs.distance_km.to_numpy()
+    def table(self, rows: np.ndarray) -> pd.DataFrame:
+        """The arc table (as :class:`~matching.candidates.Candidates` ``arcs``) of the given pool rows."""
+        return arc_table(self.context, {f: self._data[f][rows] for f in self.FIELDS})
 
     def within(self, mask: np.ndarray, radius: np.ndarray) -> np.ndarray:
         """Positions of all feasible arcs of the supplies in ``mask`` no longer than their ``radius`` (road km)."""
         query = mask & (radius > self.covered + 1e-9)
         if query.any():
-            found = build_candidates(self.network, self.cat, supply_mask=query, radius_cap=radius,
-                                     context=self.context, list_excluded=False).arcs
-            fresh = found[found.distance_km.to_numpy() > self.covered[found.supply.to_numpy()] + 1e-9]
-            fresh = fresh[~_member(pair_keys(fresh, self.n), self.keys)]  # e.g. arcs of the starting set
-            self.arcs = pd.concat([self.arcs, fresh], ignore_index=True)
-            self._index()
+            found = feasible_arcs(self.context, query, radius)
+            fresh = found["distance_km"] > self.covered[found["supply"]] + 1e-9
+            fresh[fresh] = ~_member(found["supply"][fresh] * (self.n + 1) + found["demand"][fresh], self.keys)
+            self._append({f: v[fresh] for f, v in found.items()})  # not yet in the pool (e.g. start arcs)
             self.covered[query] = radius[query]
-        keep = mask[self.supply] & (self.distance <= radius[self.supply] + 1e-9)
+        supply = self["supply"]
+        keep = mask[supply] & (self["distance_km"] <= radius[supply] + 1e-9)
         return np.flatnonzero(keep)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from matching.candidates import build_candidates, haversine_km
 from matching.engine import run_matching
-from matching.optimise import integer_network, solve_lp, solve_min_cost_flow
+from matching.optimise import integer_network, pair_keys, solve_lp, solve_min_cost_flow
 from symbiosis import schema, services
 from symbiosis.catalogue import load_catalogue
 from symbiosis.network import build_network
@@ -562,19 +562,23 @@ def test_arc_pool_returns_exactly_the_arcs_a_fresh_query_would():
     net = build_network(synthetic_tables(60, 400, seed=3))
     ctx = CandidateContext.build(net, CAT)
     start = build_candidates(net, CAT, k_nearest=2, context=ctx).arcs
-    pool = _ArcPool(net, CAT, ctx, start)
+    pool = _ArcPool(ctx, start)
     rng = np.random.default_rng(0)
     for _ in range(8):
         mask = ctx.is_out & (rng.random(len(ctx.is_out)) < 0.6)
         radius = np.minimum(rng.uniform(0, 80, len(ctx.is_out)), ctx.limit)
         found = pool.within(mask, radius)  # may grow the pool: take rows afterwards
-        got = pool.arcs.iloc[found]
+        got = pool.table(found)
         want = build_candidates(net, CAT, supply_mask=mask, radius_cap=radius, context=ctx).arcs
         key = ["supply", "demand"]
         assert len(got) > 0
-        pd.testing.assert_frame_equal(got.sort_values(key).reset_index(drop=True)[want.columns],
-                                      want.sort_values(key).reset_index(drop=True), check_dtype=False)
-    assert not pool.arcs.duplicated(["supply", "demand"]).any()
+        pd.testing.assert_frame_equal(got.sort_values(key).reset_index(drop=True),
+                                      want.sort_values(key).reset_index(drop=True))
+        pd.testing.assert_frame_equal(pool.columns(found), got[list(pool.columns(found).columns)])
+    everything = pool.table(np.arange(pool.size))
+    assert not everything.duplicated(["supply", "demand"]).any()
+    np.testing.assert_array_equal(pool.keys, np.sort(pair_keys(everything, len(net.streams))))
+    np.testing.assert_array_equal(pool["key"], pair_keys(everything, len(net.streams)))
 
 
 @pytest.mark.parametrize("objective, changes", [
