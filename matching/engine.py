@@ -7,10 +7,13 @@
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from matching.candidates import Candidates, build_candidates
 from matching.colgen import solve_by_column_generation
@@ -195,7 +198,7 @@ def _matches(network: Network, cand: Candidates, sol: Solution, ef: np.ndarray, 
     out["next_best_receiver_firm_id"] = nb_firm
     out["next_best_distance_km"] = nb_km
     for lang, sentences in _explanations(out, cat).items():
-        out[f"explanation_{lang}"] = pd.array(sentences, dtype=_TEXT)
+        out[f"explanation_{lang}"] = sentences
     return out
 
 
@@ -227,35 +230,58 @@ def _next_best(s: pd.DataFrame, arcs: pd.DataFrame, sup: np.ndarray, dem: np.nda
             np.where(found, a_km[pick], np.nan))
 
 
-def _explanations(m: pd.DataFrame, cat: Catalogue, langs: tuple[str, ...] = ("vi", "en")) -> dict[str, list[str]]:
+def _explanations(m: pd.DataFrame, cat: Catalogue, langs: tuple[str, ...] = ("vi", "en")) -> dict[str, pd.api.extensions.ExtensionArray]:
     """One sentence per match and language: what, who to whom, how far, which rule and source, each
-    cost term, and the alternatives (disposal, the next-best partner). Built column by column: numbers
-    are formatted once per column for all languages, and plain object arrays avoid iterating Arrow
-    strings row by row."""
-    sources = {r: text[:120] for r, text in zip(cat.rules.rule_id, cat.rules.source, strict=True)}
-    column = {c: m[c].to_numpy(dtype=object) for c in ("unit", "material_id", "supplier_firm_id",
-                                                        "receiver_firm_id", "rule_id", "next_best_receiver_firm_id")}
+    cost term, and the alternatives (disposal, the next-best partner). Templates are filled column by
+    column with Arrow's element-wise join (national scale: 156 000 sentences per language in ~0.1 s,
+    against ~0.9 s for a ``format`` call per sentence and the conversion of its results); numbers are
+    formatted once per column for all languages."""
+    text = pa.large_string()
+
+    def column(name: str) -> pa.Array:
+        return pa.array(m[name].to_numpy(dtype=object), type=text, from_pandas=True)  # NaN: null
+
+    def looked_up(name: str, table: dict) -> pa.Array:  # e.g. material id → name: once per distinct id
+        codes, distinct = pd.factorize(m[name].to_numpy(dtype=object))
+        return pa.array([table[v] for v in distinct], type=text).take(pa.array(codes))
+
+    sources = {r: source[:120] for r, source in zip(cat.rules.rule_id, cat.rules.source, strict=True)}
+    columns = {c: column(c) for c in ("unit", "supplier_firm_id", "receiver_firm_id", "rule_id",
+                                       "next_best_receiver_firm_id")}
     numbers = {c: fmt_numbers_by_lang(values, langs, digits) for c, values, digits in (
         ("quantity", m.quantity, 1), ("km", m.distance_km, 1), ("transport", m.transport_cost_vnd, 0),
         ("fee", m.disposal_cost_avoided_vnd, 0),
         ("next_km", np.nan_to_num(m.next_best_distance_km.to_numpy(dtype=float)), 1))}
+    source = looked_up("rule_id", sources)
+    has_partner = pc.is_valid(columns["next_best_receiver_firm_id"])
     sentences = {}
     for lang in langs:
-        names = cat.materials[f"name_{lang}"].to_dict()
+        values = {"unit": columns["unit"], "supplier": columns["supplier_firm_id"],
+                  "receiver": columns["receiver_firm_id"], "rule": columns["rule_id"], "source": source,
+                  "firm": columns["next_best_receiver_firm_id"],
+                  "material": looked_up("material_id", cat.materials[f"name_{lang}"].to_dict()),
+                  **{c: pa.array(numbers[c][lang], type=text) for c in numbers}}
+        values["km_next"] = values.pop("next_km")
         match, next_best, alone = (messages()[key][lang] for key in
                                    ("explain.match", "explain.next_best", "explain.no_alternative"))
-        # one format call per sentence: the next-best clause is part of the template
         with_partner = f"{match} {next_best.replace('{km}', '{km_next}')}"  # both clauses name a distance
-        without = f"{match} {alone}"
-        sentences[lang] = [
-            (without if firm is None or firm != firm else with_partner).format(
-                quantity=q, unit=u, material=names[mat], supplier=a, receiver=b, km=km, rule=r, source=sources[r],
-                transport=tr, fee=fee, firm=firm, km_next=km_next)
-            for q, u, mat, a, b, km, r, tr, fee, firm, km_next in zip(
-                numbers["quantity"][lang], column["unit"], column["material_id"], column["supplier_firm_id"],
-                column["receiver_firm_id"], numbers["km"][lang], column["rule_id"], numbers["transport"][lang],
-                numbers["fee"][lang], column["next_best_receiver_firm_id"], numbers["next_km"][lang], strict=True)]
+        filled = pc.if_else(has_partner, _fill(with_partner, values), _fill(f"{match} {alone}", values))
+        sentences[lang] = pd.array(filled, dtype=_TEXT)
     return sentences
+
+
+def _fill(template: str, values: dict[str, pa.Array]) -> pa.Array:
+    """``template.format(**row)`` for every row of the equally long text arrays ``values`` (fields
+    without format specs); rows where a field used is null come out null."""
+    pieces = []
+    for literal, name, spec, conversion in string.Formatter().parse(template):
+        if spec or conversion:
+            raise ValueError(f"unsupported field {{{name}!{conversion}:{spec}}} in {template!r}")
+        if literal:
+            pieces.append(pa.scalar(literal, type=pa.large_string()))
+        if name is not None:
+            pieces.append(values[name])
+    return pc.binary_join_element_wise(*pieces, pa.scalar("", type=pa.large_string()))
 
 
 def _unmatched_supply(network: Network, cand: Candidates, matches: pd.DataFrame) -> pd.DataFrame:

@@ -647,3 +647,19 @@ def test_state_is_kept_only_for_instances_up_to_the_size_limit(monkeypatch):
     shorter = replace(net, parameters={**net.parameters, "max_haul_km": 0.5 * net.parameters["max_haul_km"]})
     again = run_matching(shorter, method="colgen")
     assert again.optimal and len(colgen._WARM) == 1  # taken, continued, kept again
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.text(max_size=8), st.text(max_size=8)), min_size=1, max_size=20))
+def test_template_fill_by_columns_equals_format_per_row(rows):
+    """Explanations are filled column-wise with Arrow; each sentence must be what ``str.format`` gives."""
+    import pyarrow as pa
+
+    from matching.engine import _fill
+
+    template = "Từ {a} ({b} km) tới {a}; {{không phải trường}} {b}."
+    values = {"a": pa.array([a for a, _ in rows], type=pa.large_string()),
+              "b": pa.array([b for _, b in rows], type=pa.large_string())}
+    assert _fill(template, values).to_pylist() == [template.format(a=a, b=b) for a, b in rows]
+    with_null = dict(values, b=pa.array([None] + [b for _, b in rows[1:]], type=pa.large_string()))
+    assert _fill(template, with_null).to_pylist()[0] is None
