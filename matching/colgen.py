@@ -176,10 +176,13 @@ def material_components(cat: Catalogue, streams: pd.DataFrame) -> np.ndarray:
 
     for a, b in zip(cat.rules.supply_material_id, cat.rules.demand_material_id, strict=True):
         parent[find(("out", a))] = find(("in", b))
-    roles = np.where(streams.direction.to_numpy() == "output", "out", "in")
+    is_out = streams.direction.to_numpy() == "output"
     # roots per distinct (role, material) — a few hundred, against ~15 000 streams in a province — taken in
-    # order of first appearance, so components are numbered as the streams first meet them
-    pair_of_stream, pairs = pd.MultiIndex.from_arrays([roles, streams.material_id.to_numpy(dtype=object)]).factorize()
+    # order of first appearance, so components are numbered as the streams first meet them (integer codes:
+    # factorising (role, material) tuples took 0.2 s for 200 000 streams)
+    material_code, materials = pd.factorize(streams.material_id.to_numpy(dtype=object))
+    pair_of_stream, pair_codes = pd.factorize(material_code * 2 + is_out)
+    pairs = [("out" if code % 2 else "in", materials[code // 2]) for code in pair_codes]
     roots = [find(pair) if pair in parent else None for pair in pairs]
     codes = {root: k for k, root in enumerate(dict.fromkeys(root for root in roots if root is not None))}
     return np.array([codes.get(root, -1) for root in roots], dtype=np.int64)[pair_of_stream]
