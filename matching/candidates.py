@@ -60,11 +60,20 @@ class Candidates:
     catalogue's rule ids: column generation slices and concatenates arc tables every round), yield,
     distance_km (road), mass_t_per_unit, transport_cost_per_unit (VND per supply unit),
     disposal_fee_per_unit. ``excluded`` columns: supply, demand, rule_id, reason, distance_km.
+    ``reachable_supplies``: supplies with at least one feasible arc in the full candidate graph, when
+    ``arcs`` is only part of it (column generation); ``None`` when every feasible arc is in ``arcs``.
     """
 
     arcs: pd.DataFrame
     excluded: pd.DataFrame
     compatible_supplies: frozenset[int] = frozenset()
+    reachable_supplies: np.ndarray | None = None
+
+    def has_feasible_arc(self, n_streams: int) -> np.ndarray:
+        """Per stream row: a supply with at least one feasible arc (within reach, legal)."""
+        out = np.zeros(n_streams, dtype=bool)
+        out[self.arcs.supply.to_numpy() if self.reachable_supplies is None else self.reachable_supplies] = True
+        return out
 
 
 def _mass_per_unit(streams: pd.DataFrame, cat: Catalogue) -> np.ndarray:

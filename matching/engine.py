@@ -141,7 +141,10 @@ def _bound_changes(network, result, objective, cat, distances, method, k_nearest
 
 
 def _with_exclusions(network: Network, cat: Catalogue, distances, cand: Candidates) -> Candidates:
-    """Enumerate every pair of the supplies left without any arc, so their reasons are exact."""
+    """Enumerate every pair of the supplies left without any arc, so their reasons are exact.
+
+    Column generation's arcs are only part of the full graph: a supply may have feasible arcs that
+    were never worth adding (their receivers' demand is taken), so those count as reachable too."""
     supplies = np.zeros(len(network.streams), dtype=bool)
     supplies[network.supplies.index.to_numpy()] = True
     supplies[np.unique(cand.arcs.supply.to_numpy())] = False
@@ -149,7 +152,8 @@ def _with_exclusions(network: Network, cat: Catalogue, distances, cand: Candidat
         return cand
     full = build_candidates(network, cat, distances, supply_mask=supplies)
     excluded = pd.concat([cand.excluded, full.excluded], ignore_index=True).drop_duplicates(["supply", "demand", "rule_id"])
-    return Candidates(cand.arcs, excluded, cand.compatible_supplies | full.compatible_supplies)
+    reachable = np.union1d(cand.arcs.supply.to_numpy(), full.arcs.supply.to_numpy())
+    return Candidates(cand.arcs, excluded, cand.compatible_supplies | full.compatible_supplies, reachable)
 
 
 def _matches(network: Network, cand: Candidates, sol: Solution, ef: np.ndarray, cat: Catalogue) -> pd.DataFrame:
@@ -290,8 +294,7 @@ def _unmatched_supply(network: Network, cand: Candidates, matches: pd.DataFrame)
     left = s.quantity_per_year - s.stream_id.map(sent).fillna(0.0).to_numpy()
     rows = s.assign(quantity_left=left)
     rows = rows[rows.quantity_left > 1e-6 * np.maximum(rows.quantity_per_year, 1)]
-    has_arc = np.zeros(len(network.streams), dtype=bool)
-    has_arc[cand.arcs.supply.to_numpy()] = True
+    has_arc = cand.has_feasible_arc(len(network.streams))
     ask = cand.excluded[~has_arc[cand.excluded.supply.to_numpy()] & cand.excluded.supply.isin(rows.index)]
     # only supplies without any arc need their exclusion reasons: distinct, sorted, joined with "+"
     distinct = ask[["supply", "reason"]].drop_duplicates().sort_values(["supply", "reason"])
