@@ -315,8 +315,14 @@ def _append(message, field: str, values) -> None:
 
 
 def _glop_parameters(algorithm: int) -> mo_parameters.SolveParametersProto:
-    """GLOP through MathOpt without presolve (presolve would transform the LP and lose its basis)."""
-    return mo_parameters.SolveParametersProto(lp_algorithm=algorithm, presolve=mo_parameters.EMPHASIS_OFF)
+    """GLOP through MathOpt without presolve (presolve would transform the LP and lose its basis).
+
+    The basis is refactorised every 200 updates instead of 64 (GLOP still refactorises earlier when
+    it sees fit): national column generation 0.1–0.35 s faster in 3 of 3 paired runs; 500 was slower.
+    """
+    parameters = mo_parameters.SolveParametersProto(lp_algorithm=algorithm, presolve=mo_parameters.EMPHASIS_OFF)
+    parameters.glop.basis_refactorization_period = 200
+    return parameters
 
 
 #: Which simplex runs when (chosen by measurement, see docs/benchmarks.md): the dual simplex from
