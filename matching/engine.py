@@ -296,13 +296,17 @@ def _unmatched_supply(network: Network, cand: Candidates, matches: pd.DataFrame)
     rows = rows[rows.quantity_left > 1e-6 * np.maximum(rows.quantity_per_year, 1)]
     has_arc = cand.has_feasible_arc(len(network.streams))
     ask = cand.excluded[~has_arc[cand.excluded.supply.to_numpy()] & cand.excluded.supply.isin(rows.index)]
-    # only supplies without any arc need their exclusion reasons: distinct, sorted, joined with "+"
-    distinct = ask[["supply", "reason"]].drop_duplicates().sort_values(["supply", "reason"])
-    excluded = distinct.groupby("supply").reason.agg("+".join)
+    # only supplies without any arc need their exclusion reasons: distinct, sorted, joined with "+" — as a
+    # bit set per supply (a handful of reason codes; joining strings per group took 0.25 s at national scale)
+    codes, names = pd.factorize(ask.reason.to_numpy(dtype=object), sort=True)
+    bits = np.zeros(len(network.streams), dtype=np.int64)
+    np.bitwise_or.at(bits, ask.supply.to_numpy(), np.left_shift(1, codes))
+    joined = np.array([None] + ["+".join(n for k, n in enumerate(names) if mask >> k & 1)
+                               for mask in range(1, 1 << len(names))], dtype=object)
     compatible = np.zeros(len(network.streams), dtype=bool)
     compatible[np.fromiter(cand.compatible_supplies, dtype=np.int64, count=len(cand.compatible_supplies))] = True
     idx = rows.index.to_numpy()
-    named = excluded.reindex(rows.index).to_numpy(dtype=object)
+    named = joined[bits[idx]]
     reasons = np.where(has_arc[idx], "demand_full", np.where(
         pd.notna(named), named, np.where(compatible[idx], "too_far", "no_compatible_demand")))
     return pd.DataFrame({"stream_id": rows.stream_id, "firm_id": rows.firm_id, "material_id": rows.material_id,

@@ -99,6 +99,23 @@ def test_hazardous_waste_only_to_licensed_receiver():
     assert list(excluded.reason) == ["not_licensed"]
 
 
+def test_every_reason_a_supply_was_excluded_for_is_named():
+    """A supply without any feasible arc gets each distinct reason its pairs were excluded for,
+    in alphabetical order, joined with '+' (here: one receiver unlicensed, two too far)."""
+    from matching.candidates import Candidates
+    from matching.engine import _unmatched_supply
+
+    net = build_network(_scrap_pair(60.0))
+    s, d = int(net.supplies.index[0]), int(net.demands.index[0])
+    result = run_matching(net)
+    excluded = pd.DataFrame({"supply": [s, s, s], "demand": [d, d, d], "rule_id": ["R019"] * 3,
+                             "reason": ["too_far", "not_licensed", "too_far"], "distance_km": [300.0, 12.0, 310.0]})
+    no_arcs = Candidates(result.candidates.arcs.iloc[:0], excluded, frozenset({s}))
+    left = _unmatched_supply(net, no_arcs, result.matches.iloc[:0])
+    assert list(left.reason) == ["not_licensed+too_far"]
+    assert left.quantity_left.iloc[0] == pytest.approx(100.0)
+
+
 def test_ks_waste_without_test_is_excluded_with_reason():
     tables = _tables(
         [{"firm_id": "A", "name": "A", "lat": 20.9, "lon": 106.0}, {"firm_id": "B", "name": "B", "lat": 20.91, "lon": 106.0}],
