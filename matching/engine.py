@@ -268,9 +268,9 @@ def _explanations(m: pd.DataFrame, cat: Catalogue, langs: tuple[str, ...] = ("vi
         values["km_next"] = values.pop("next_km")
         match, next_best, alone = (messages()[key][lang] for key in
                                    ("explain.match", "explain.next_best", "explain.no_alternative"))
-        with_partner = f"{match} {next_best.replace('{km}', '{km_next}')}"  # both clauses name a distance
-        filled = pc.if_else(has_partner, _fill(with_partner, values), _fill(f"{match} {alone}", values))
-        sentences[lang] = pd.array(filled, dtype=_TEXT)
+        values["alternative"] = pc.if_else(has_partner, _fill(next_best.replace("{km}", "{km_next}"), values),
+                                           pa.scalar(alone, type=text))  # both clauses name a distance
+        sentences[lang] = pd.array(_fill(match + " {alternative}", values), dtype=_TEXT)
     return sentences
 
 
