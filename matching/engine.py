@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import string
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -101,10 +102,16 @@ def run_matching(network: Network, objective: str = "lexicographic", catalogue: 
     elif method == "colgen":
         cand, sol, _ = solve_by_column_generation(network, cat, objective, supply_qty, demand_qty, is_utility, ef,
                                                   distances, k_nearest)
-        cand = _with_exclusions(network, cat, distances, cand)
     else:
         raise ValueError("method must be 'colgen' or 'full'")
-    matches = _matches(network, cand, sol, ef, cat)
+    if method == "colgen":  # the exclusions of supplies without arcs are listed while the matches are built:
+        # both spend much of their time outside the GIL (k-d tree queries, Arrow kernels)
+        with ThreadPoolExecutor(1) as executor:
+            with_exclusions = executor.submit(_with_exclusions, network, cat, distances, cand)
+            matches = _matches(network, cand, sol, ef, cat)
+            cand = with_exclusions.result()
+    else:
+        matches = _matches(network, cand, sol, ef, cat)
     unmatched = _unmatched_supply(network, cand, matches)
     unmet = _unmet_demand(network, matches)
     kpis = _kpis(network, matches)
