@@ -370,11 +370,9 @@ def _fingerprints(network: Network, context: CandidateContext, objective: str, s
         h.update(np.ascontiguousarray(array).tobytes())
     for column in (context.firm, context.material, context.mark, context.test, context.code,
                    context.receiver_licences):
-        column = np.asarray(column)
-        if column.dtype.kind == "U":  # fixed-width text: its bytes (repr of 200 000 numpy strings takes 0.1 s)
-            h.update(str(column.dtype).encode() + column.tobytes())
-        else:
-            h.update(repr(column.tolist()).encode())
+        # codes and distinct values: hashing the repr of 200 000 strings (or their fixed-width bytes) took 0.15 s
+        codes, distinct = pd.factorize(np.asarray(column, dtype=object), use_na_sentinel=True)
+        h.update(codes.astype(np.int64).tobytes() + repr(list(distinct)).encode())
     h.update(repr((objective, k_nearest, context.circuity, sorted(context.overrides.items()),
                    [sorted(rule.items()) for rule in context.rules])).encode())
     structure = h.digest()
