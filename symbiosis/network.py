@@ -61,7 +61,7 @@ def build_network(tables: dict[str, pd.DataFrame], catalogue: Catalogue | None =
         firms[axis] = np.where(own, firms[axis].to_numpy(dtype=float), park_point)
 
     streams = tables["streams"].reset_index(drop=True).copy()
-    mats = cat.materials.loc[streams.material_id]
+    mats = _rows(cat.materials, streams.material_id)
     streams["base_unit"] = mats.base_unit.to_numpy()
     streams["kind"] = mats.kind.to_numpy()
     streams["material_class"] = mats.material_class.to_numpy()
@@ -72,8 +72,17 @@ def build_network(tables: dict[str, pd.DataFrame], catalogue: Catalogue | None =
             streams.base_unit.to_numpy(), density)
     catalogue_mark = mats.hazard_mark.replace("", None).to_numpy()
     streams["hazard_mark_effective"] = streams.hazard_mark.where(streams.hazard_mark.notna(), catalogue_mark)
-    located = firms.set_index("firm_id")
-    streams["park_id"] = streams.firm_id.map(located.park_id)
-    streams["lat"] = streams.firm_id.map(located.lat).astype(float)
-    streams["lon"] = streams.firm_id.map(located.lon).astype(float)
+    located = _rows(firms.set_index("firm_id"), streams.firm_id)
+    streams["park_id"] = located.park_id.to_numpy()
+    streams["lat"] = located.lat.to_numpy(dtype=float)
+    streams["lon"] = located.lon.to_numpy(dtype=float)
     return Network(parks, firms, streams, parameter_values(tables.get("parameters")))
+
+
+def _rows(table: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
+    """``table.loc[labels]`` for many repeated labels of a unique index, by position (``.loc`` with
+    200 000 labels took 0.2–0.5 s, three ``map`` calls 0.18 s); a label not in the index raises KeyError."""
+    position = table.index.get_indexer(labels.to_numpy(dtype=object))
+    if (position < 0).any():
+        raise KeyError(f"not in {table.index.name or 'the index'}: {sorted(set(labels[position < 0]))[:5]}")
+    return table.take(position)
