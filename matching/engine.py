@@ -97,21 +97,20 @@ def run_matching(network: Network, objective: str = "lexicographic", catalogue: 
         cand = build_candidates(network, cat, distances, economic_pruning=not constrained)
         sol = solve_lp(cand.arcs, supply_qty, demand_qty, is_utility, objective, network.parameters, ef,
                        min_landfill_avoided_t=min_diverted_share * waste_t if constrained else None)
+        matches = _matches(network, cand, sol, ef, cat)
     elif constrained:
         raise ValueError("a diversion target with the vnd/co2e objective needs method='full'")
     elif method == "colgen":
         cand, sol, _ = solve_by_column_generation(network, cat, objective, supply_qty, demand_qty, is_utility, ef,
                                                   distances, k_nearest)
-    else:
-        raise ValueError("method must be 'colgen' or 'full'")
-    if method == "colgen":  # the exclusions of supplies without arcs are listed while the matches are built:
-        # both spend much of their time outside the GIL (k-d tree queries, Arrow kernels)
+        # the exclusions of supplies without arcs are listed while the matches are built: both spend much
+        # of their time outside the GIL (k-d tree queries, Arrow kernels)
         with ThreadPoolExecutor(1) as executor:
             with_exclusions = executor.submit(_with_exclusions, network, cat, distances, cand)
             matches = _matches(network, cand, sol, ef, cat)
             cand = with_exclusions.result()
     else:
-        matches = _matches(network, cand, sol, ef, cat)
+        raise ValueError("method must be 'colgen' or 'full'")
     unmatched = _unmatched_supply(network, cand, matches)
     unmet = _unmet_demand(network, matches)
     kpis = _kpis(network, matches)
