@@ -299,16 +299,21 @@ def feasible_arcs(ctx: CandidateContext, supply_mask: np.ndarray, radius_cap: np
     return _best_rule_per_pair({k: v[ok] for k, v in flat.items()}, len(ctx.mass))
 
 
-def arc_table(ctx: CandidateContext, arcs: dict[str, np.ndarray]) -> pd.DataFrame:
-    """The ``Candidates.arcs`` table of arcs given as arrays (see :func:`feasible_arcs`)."""
-    supply, distance = arcs["supply"], arcs["distance_km"]
-    mass = ctx.mass[supply]
+def arc_table(ctx: CandidateContext, arcs: dict[str, np.ndarray], with_rule: bool = True) -> pd.DataFrame:
+    """The ``Candidates.arcs`` table of arcs given as arrays (see :func:`feasible_arcs`); without the
+    ``rule_id`` column if not ``with_rule`` (pricing needs the numbers only)."""
+    rule = {"rule_id": pd.Categorical.from_codes(arcs["rule"], categories=ctx.rule_ids)} if with_rule else {}
     return pd.DataFrame({  # the arrays are new: no copy (consolidating them would copy every column)
-        "supply": supply, "demand": arcs["demand"],
-        "rule_id": pd.Categorical.from_codes(arcs["rule"], categories=ctx.rule_ids),
-        "yield": arcs["yield"], "distance_km": distance, "mass_t_per_unit": mass,
-        "transport_cost_per_unit": ctx.cost_tkm * mass * distance, "disposal_fee_per_unit": ctx.fee[supply],
+        "supply": arcs["supply"], "demand": arcs["demand"], **rule, "yield": arcs["yield"],
+        "distance_km": arcs["distance_km"], **cost_columns(ctx, arcs["supply"], arcs["distance_km"]),
     }, copy=False)
+
+
+def cost_columns(ctx: CandidateContext, supply: np.ndarray, distance_km: np.ndarray) -> dict[str, np.ndarray]:
+    """The arc columns that follow from the supply, the distance and ``ctx``'s prices."""
+    mass = ctx.mass[supply]
+    return {"mass_t_per_unit": mass, "transport_cost_per_unit": ctx.cost_tkm * mass * distance_km,
+            "disposal_fee_per_unit": ctx.fee[supply]}
 
 
 def _rule_pairs(ctx: CandidateContext, supply_mask: np.ndarray | None, radius_cap: np.ndarray | None,

@@ -36,6 +36,7 @@ from matching.candidates import (
     Candidates,
     arc_table,
     build_candidates,
+    cost_columns,
     feasible_arcs,
 )
 from matching.optimise import (
@@ -249,7 +250,7 @@ def solve_by_column_generation(network: Network, cat: Catalogue, objective: str,
                 parts.append(_Part(in_comp, arcs))
         n_start, excluded, compatible = len(start.arcs), start.excluded, start.compatible_supplies
         del start  # the parts hold the arcs
-        tasks = [(task, _Runner(network, cat, objective, supply_qty, demand_qty, is_utility, ef_landfill, context,
+        tasks = [(task, _Runner(network, objective, supply_qty, demand_qty, is_utility, ef_landfill, context,
                                 max_rounds, pd.concat([p.arcs for p in task], ignore_index=True)))
                  for task in _tasks(parts)]
     parts = [p for task, _ in tasks for p in task]
@@ -330,8 +331,7 @@ WARM_MAX_STREAMS = 50_000
 
 def _with_costs(arcs: pd.DataFrame, context: CandidateContext) -> pd.DataFrame:
     """The arc columns that depend on prices, recomputed for ``context``'s parameters."""
-    return arcs.assign(transport_cost_per_unit=context.cost_tkm * arcs.mass_t_per_unit * arcs.distance_km,
-                       disposal_fee_per_unit=context.fee[arcs.supply.to_numpy()])
+    return arcs.assign(**cost_columns(context, arcs.supply.to_numpy(), arcs.distance_km.to_numpy()))
 
 
 def _allowed(arcs: pd.DataFrame, context: CandidateContext) -> np.ndarray:
@@ -386,9 +386,9 @@ def _fingerprints(network: Network, context: CandidateContext, objective: str, s
 class _Runner:
     """Column generation for many components at once (one pricing query per round)."""
 
-    def __init__(self, network, cat, objective, supply_qty, demand_qty, is_utility, ef_landfill, context,
+    def __init__(self, network, objective, supply_qty, demand_qty, is_utility, ef_landfill, context,
                  max_rounds, start: pd.DataFrame):
-        self.network, self.cat, self.objective = network, cat, objective
+        self.network, self.objective = network, objective
         self.supply_qty, self.demand_qty, self.is_utility, self.ef = supply_qty, demand_qty, is_utility, ef_landfill
         self.context, self.max_rounds = context, max_rounds
         self.n = len(network.streams)
@@ -746,13 +746,9 @@ class _ArcPool:
         self.keys = np.insert(self.keys, np.searchsorted(self.keys, fresh), fresh)
 
     def columns(self, rows: np.ndarray) -> pd.DataFrame:
-        """The numeric columns pricing needs, for the given pool rows (cheaper than :meth:`table`)."""
-        supply, distance = self._data["supply"][rows], self._data["distance_km"][rows]
-        mass = self.context.mass[supply]
-        return pd.DataFrame({"supply": supply, "demand": self._data["demand"][rows], "yield": self._data["yield"][rows],
-                             "distance_km": distance, "mass_t_per_unit": mass,
-                             "transport_cost_per_unit": self.context.cost_tkm * mass * distance,
-                             "disposal_fee_per_unit": self.context.fee[supply]}, copy=False)
+        """The numeric columns pricing needs, for the given pool rows (:meth:`table` without ``rule_id``)."""
+        return arc_table(self.context, {f: self._data[f][rows] for f in ("supply", "demand", "yield", "distance_km")},
+                         with_rule=False)
 
     def table(self, rows: np.ndarray) -> pd.DataFrame:
         """The arc table (as :class:`~matching.candidates.Candidates` ``arcs``) of the given pool rows."""
